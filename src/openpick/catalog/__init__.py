@@ -1,0 +1,1 @@
+"""The open-model catalog: records as data, importers, search index and lineage."""

@@ -1,0 +1,3 @@
+"""`openpick demo`: the main job `make demo` runs."""
+
+from __future__ import annotations

@@ -1,0 +1,42 @@
+"""The `openpick` command. Each command group lives in its own module and registers
+itself on `app`; every command is a few lines over a library function."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from openpick.errors import OpenpickError
+
+app = typer.Typer(
+    name="openpick",
+    help="Choose, measure and use open language models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command groups: importing a module registers its commands on `app`.
+from openpick.cli import about as _about  # noqa: E402,F401
+from openpick.cli import catalog as _catalog  # noqa: E402,F401
+from openpick.cli import demo as _demo  # noqa: E402,F401
+from openpick.cli import models as _models  # noqa: E402,F401
+from openpick.cli import openness as _openness  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors print one line on stderr and exit non-zero.
+
+    Typer's standalone mode already handles usage errors and Ctrl-C; everything an
+    OpenpickError says is printed without a traceback.
+    """
+    try:
+        app(args=argv, prog_name="openpick")
+    except OpenpickError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()
