@@ -17,7 +17,7 @@ $(VENV)/.demo-installed: $(BIN)/python pyproject.toml
 
 # Dev install: every extra the test suite exercises.
 $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,llama,models,hf,openai]"
 	touch $@
 
 demo: $(VENV)/.demo-installed

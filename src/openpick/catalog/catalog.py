@@ -58,6 +58,16 @@ def load_imported() -> list[ModelRecord]:
     return [load_record_file(p) for p in sorted(imported_dir().glob("*.yaml"))]
 
 
+def load_imported_record(record_id: str) -> ModelRecord | None:
+    """The imported record stored for `record_id`, or None."""
+    path = _file_for(record_id)
+    return load_record_file(path) if path.exists() else None
+
+
+def imported_files() -> list[Path]:
+    return sorted(imported_dir().glob("*.yaml"))
+
+
 def source_files() -> list[Path]:
     """Every file the catalog is built from (the index rebuilds when any changes)."""
     from openpick.catalog.loader import bundled_dir

@@ -1,0 +1,272 @@
+"""Import catalog records from the files model makers publish.
+
+Formats: MOF release YAML (`framework:`), European Open Source AI Index YAML (`system:`),
+openpick record YAML (`id:` + `license:`), Hugging Face model-card README front matter
+(`.md`) and GGUF headers (`.gguf`, or any file starting with the GGUF magic). A directory
+means its README.md plus the *.gguf files in it.
+
+`import_paths` imports many files, keeps going past a bad one and reports each file's
+outcome; every good record is stored atomically (merged with an earlier import of the
+same id), so a failure never leaves a half-written record behind.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from openpick.catalog.loader import format_validation_error
+from openpick.catalog.schema import ModelRecord
+from openpick.errors import InvalidInput, OpenpickError
+
+Format = Literal["gguf", "mof", "osai", "record", "hf-card", "directory"]
+
+__all__ = [
+    "ImportResult",
+    "detect_format",
+    "import_paths",
+    "parse_path",
+    "normalize_license",
+]
+
+
+class ImportResult(BaseModel):
+    """What happened to one input file."""
+
+    path: str
+    ok: bool
+    format: str | None = None
+    ids: list[str] = Field(default_factory=list)
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- licenses
+
+# Fallback table, used only when openpick.openness.licenses is unavailable or does not
+# know a name; the ids follow that module's style so imported and bundled records agree.
+_LICENSES = {
+    "apache-2.0": "Apache-2.0", "apache 2.0": "Apache-2.0", "mit": "MIT", "mit license": "MIT",
+    "bsd-3-clause": "BSD-3-Clause", "gpl-3.0": "GPL-3.0-only", "agpl-3.0": "AGPL-3.0-only",
+    "cc0-1.0": "CC0-1.0", "cc-by-4.0": "CC-BY-4.0", "cc-by-sa-4.0": "CC-BY-SA-4.0",
+    "cc-by-nc-4.0": "CC-BY-NC-4.0", "odc-by": "ODC-By-1.0", "odc-by-1.0": "ODC-By-1.0",
+    "llama2": "LLAMA-2-COMMUNITY", "llama3": "LLAMA-3-COMMUNITY", "gemma": "GEMMA",
+    "bigscience-bloom-rail-1.0": "BIGSCIENCE-BLOOM-RAIL-1.0", "openmdw-1.0": "OpenMDW-1.0",
+    "mrl": "MISTRAL-RESEARCH",  # Mistral AI Research License (license_name: mrl)
+}
+UNKNOWN_LICENSE = "unknown"
+
+
+def normalize_license(raw: object) -> str:
+    """An SPDX id (or named custom license) for a license string; 'unknown' if none."""
+    if raw is None:
+        return UNKNOWN_LICENSE
+    text = " ".join(str(raw).split())
+    if not text or text.lower() in {"unknown", "unclear", "none", "n/a", "undisclosed", "other"}:
+        return UNKNOWN_LICENSE
+    try:
+        # The openness layer owns the license table; imported lazily (it sits above the catalog).
+        from openpick.openness.licenses import normalize
+    except ImportError:  # pragma: no cover - openness ships with openpick
+        normalize = None
+    if normalize is not None:
+        found = normalize(text)
+        if found != text or text.lower() not in _LICENSES:
+            return found
+    return _LICENSES.get(text.lower(), text)
+
+
+# ---------------------------------------------------------------- helpers
+
+_HF_URL = re.compile(r"^https?://(?:www\.)?huggingface\.co/(?!datasets/|spaces/)([^/\s?#]+)/([^/\s?#]+)")
+
+
+def hf_id_from_url(url: object) -> str | None:
+    """'org/name' from a huggingface.co model URL, else None."""
+    if not isinstance(url, str):
+        return None
+    m = _HF_URL.match(url.strip())
+    return f"{m.group(1)}/{m.group(2)}" if m else None
+
+
+def make_id(org: str, name: str) -> str:
+    """A valid 'org/name' id from free text (slashes and spaces become dashes)."""
+    def part(s: str) -> str:
+        return re.sub(r"[\s/]+", "-", s.strip()).strip("-") or "unknown"
+
+    return f"{part(org)}/{part(name)}"
+
+
+def yaml_error(e: yaml.YAMLError, path: Path) -> InvalidInput:
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    return InvalidInput(f"YAML error: {problem}", path=str(path), line=mark.line + 1 if mark else None)
+
+
+def load_yaml(path: Path, text: str | None = None) -> object:
+    try:
+        text = path.read_text(encoding="utf-8") if text is None else text
+    except UnicodeDecodeError as e:
+        raise InvalidInput("not a UTF-8 text file", path=str(path)) from e
+    except OSError as e:
+        raise InvalidInput(f"cannot read: {e.strerror}", path=str(path)) from e
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise yaml_error(e, path) from e
+
+
+# ---------------------------------------------------------------- detection
+
+_GGUF_MAGIC = b"GGUF"
+
+
+def detect_format(path: Path) -> Format:
+    """Which importer reads `path`; InvalidInput (naming the file) when none does."""
+    path = Path(path)
+    if path.is_dir():
+        return "directory"
+    if not path.exists():
+        raise InvalidInput("no such file or directory", path=str(path))
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise InvalidInput(f"cannot read: {e.strerror}", path=str(path)) from e
+    if not head:
+        raise InvalidInput("empty file", path=str(path))
+    suffix = path.suffix.lower()
+    if suffix == ".gguf" or head == _GGUF_MAGIC:
+        return "gguf"
+    if suffix in {".md", ".markdown"}:
+        return "hf-card"
+    if suffix in {".yaml", ".yml"}:
+        data = load_yaml(path)
+        if isinstance(data, dict):
+            if "framework" in data:
+                return "mof"
+            if "system" in data:
+                return "osai"
+            if "id" in data and "license" in data:
+                return "record"
+        raise InvalidInput(
+            "unknown YAML format: expected a MOF release (framework:), an Open Source AI Index "
+            "entry (system:) or an openpick record (id:, license:)",
+            path=str(path),
+        )
+    raise InvalidInput(
+        "unknown format: expected .gguf, a model card (.md), MOF/OSAI/record YAML or a directory",
+        path=str(path),
+    )
+
+
+def _directory_files(path: Path) -> list[Path]:
+    cards = [p for p in path.iterdir() if p.is_file() and p.name.lower() == "readme.md"]
+    ggufs = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".gguf")
+    if not cards and not ggufs:
+        raise InvalidInput("directory has no README.md model card and no .gguf file", path=str(path))
+    return cards[:1] + ggufs
+
+
+# ---------------------------------------------------------------- parsing
+
+def parse_path(
+    path: Path, *, record_id: str | None = None, warnings: list[str] | None = None
+) -> ModelRecord:
+    """Parse one file (not a directory) into a record, whatever its format."""
+    path = Path(path)
+    fmt = detect_format(path)
+    if fmt == "gguf":
+        from openpick.catalog.importers.gguf import parse_gguf
+
+        record = parse_gguf(path, record_id=record_id, warnings=warnings)
+    elif fmt == "hf-card":
+        from openpick.catalog.importers.hf_card import parse_hf_card
+
+        record = parse_hf_card(path, record_id=record_id, warnings=warnings)
+    elif fmt == "osai":
+        from openpick.catalog.importers.osai import parse_osai
+
+        record = parse_osai(path, record_id=record_id, warnings=warnings)
+    elif fmt == "mof":
+        from openpick.catalog.importers.mof import parse_mof
+
+        record = parse_mof(path)
+    elif fmt == "record":
+        from openpick.catalog.loader import load_record_file
+
+        record = load_record_file(path)
+    else:  # pragma: no cover - directories are expanded by import_paths
+        raise InvalidInput("expected a file, got a directory", path=str(path))
+    if record_id and record.id != record_id:
+        # Validate again (the id's shape) and keep which fields the source actually set.
+        record = ModelRecord.model_validate({**record.model_dump(exclude_unset=True), "id": record_id})
+    return record
+
+
+def _store(record: ModelRecord) -> None:
+    """Save a record, merged with an earlier import of the same id from other sources.
+
+    Re-importing the same source replaces it (so a fixed file replaces its old facts);
+    a different source merges, keeping disagreements as conflicts.
+    """
+    from openpick.catalog.catalog import load_imported_record, save_imported
+    from openpick.catalog.merge import merge_records
+
+    old = load_imported_record(record.id)
+    if old is not None and not set(old.sources) <= set(record.sources):
+        record = merge_records(old, record)
+    save_imported(record)
+
+
+def _expand(paths: list[Path]) -> list[tuple[Path, Path | None, str | None]]:
+    """(file, its directory if it came from one, error) per input; directories unfold."""
+    out: list[tuple[Path, Path | None, str | None]] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            try:
+                out += [(f, p, None) for f in _directory_files(p)]
+            except OpenpickError as e:
+                out.append((p, None, str(e)))
+        else:
+            out.append((p, None, None))
+    return out
+
+
+def import_paths(
+    paths: list[Path] | list[str], *, save: bool = True, record_id: str | None = None
+) -> list[ImportResult]:
+    """Import every file (directories unfold); one result per file, in order.
+
+    A bad file is reported and skipped; the good ones are still imported. In a directory
+    with a model card, the GGUF files in it take the card's id (one repository, one model).
+    """
+    results: list[ImportResult] = []
+    dir_ids: dict[Path, str] = {}
+    for path, folder, error in _expand([Path(p) for p in paths]):
+        if error:
+            results.append(ImportResult(path=str(path), ok=False, format="directory", error=error))
+            continue
+        warns: list[str] = []
+        fmt: str | None = None
+        try:
+            fmt = detect_format(path)
+            rid = record_id or (dir_ids.get(folder) if folder and fmt == "gguf" else None)
+            record = parse_path(path, record_id=rid, warnings=warns)
+            if folder and fmt == "hf-card":
+                dir_ids[folder] = record.id
+            if save:
+                _store(record)
+            results.append(ImportResult(path=str(path), ok=True, format=fmt, ids=[record.id], warnings=warns))
+        except OpenpickError as e:
+            msg = str(e) if e.path else f"{path}: {e}"
+            results.append(ImportResult(path=str(path), ok=False, format=fmt, error=msg, warnings=warns))
+        except ValidationError as e:
+            msg = f"{path}: {format_validation_error(e)}"
+            results.append(ImportResult(path=str(path), ok=False, format=fmt, error=msg, warnings=warns))
+    return results

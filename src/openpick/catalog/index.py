@@ -1,0 +1,458 @@
+"""SQLite + FTS5 search index over catalog records.
+
+The index lives in the user data dir and is derived data: it is rebuilt whenever the
+source files (bundled + imported records) change, into a temporary file that replaces
+the old index in one rename, so a reader never sees a half-built index.
+
+Layout: `models` holds one row per record (filterable columns + the record as JSON);
+`facets` holds (kind, value, rid) rows for tasks, domains, languages and tags, indexed so
+a facet filter is an index lookup; `bases` holds child → parent edges for lineage
+queries; `fts` is a contentless FTS5 table keyed by the same rowid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpick.catalog import memory
+from openpick.catalog.schema import ModelRecord
+from openpick.errors import InvalidInput
+
+SCHEMA_VERSION = "4"
+FACET_KINDS = ("task", "domain", "language", "tag")
+
+# `models` is kept narrow (filter and sort columns only) so walking it is cheap; the
+# full record JSON lives in `records` and is read only for the hits returned.
+_DDL = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE models(
+  rid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL COLLATE NOCASE,
+  license TEXT COLLATE NOCASE, license_osi INTEGER, license_commercial INTEGER,
+  parameters INTEGER, release_date TEXT, mof_class INTEGER, openness REAL, kv_per_token REAL
+);
+CREATE TABLE records(rid INTEGER PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE bases(child INTEGER NOT NULL, parent_id TEXT NOT NULL COLLATE NOCASE, relation TEXT);
+CREATE TABLE facets(kind TEXT NOT NULL, value TEXT NOT NULL, rid INTEGER NOT NULL,
+  PRIMARY KEY(kind, value, rid)) WITHOUT ROWID;
+CREATE VIRTUAL TABLE fts USING fts5(
+  id, name, developer, family, description, keywords, facets,
+  content='', detail='column', tokenize='unicode61 remove_diacritics 2', prefix='3');
+CREATE VIRTUAL TABLE fts_vocab USING fts5vocab(fts, 'row');
+"""
+_POST_DDL = """
+CREATE UNIQUE INDEX models_id ON models(id);
+CREATE INDEX models_params ON models(parameters IS NULL, parameters, id);
+CREATE INDEX models_date ON models(release_date DESC, id);
+CREATE INDEX models_openness ON models(openness DESC, id);
+CREATE INDEX bases_parent ON bases(parent_id);
+"""
+# bm25 weights per FTS column; facets carry filters only, never relevance.
+BM25_WEIGHTS = (10.0, 8.0, 3.0, 3.0, 1.0, 2.0, 0.0)
+# Relevance is exact among the first CANDIDATES matches in rowid order (the catalog's
+# static order); above that a query is too broad for its ranking to mean much.
+CANDIDATES = 2000
+# Above this many estimated matches, walk the sort index instead of sorting matches.
+WALK_THRESHOLD = 3000
+
+
+def default_path() -> Path:
+    from openpick.paths import data_dir
+
+    return data_dir() / "catalog-index.sqlite"
+
+
+# --- derived facts ---------------------------------------------------------------
+
+_derive_cache: dict[tuple, dict[str, Any]] = {}
+
+
+def _derive(rec: ModelRecord) -> dict[str, Any]:
+    """Openness and license facts for a record, memoised on the fields they depend on
+    (many records share a license and component set, so this is cheap in bulk)."""
+    rl = rec.release_licenses
+    key = (rec.license, rl.distribution, rl.code, rl.data, rl.document,
+           tuple((k, c.present, c.license) for k, c in rec.components.items()),
+           tuple((k, g.grade) for k, g in rec.osai.items()))
+    hit = _derive_cache.get(key)
+    if hit is None:
+        from openpick.openness import assess
+        from openpick.openness.licenses import license_info
+
+        report = assess(rec)
+        info = license_info(rec.license)
+        hit = {
+            "mof_class": report.mof_class,
+            "openness": openness_score(report.mof_class, report.mof_progress),
+            "license_osi": None if info.osi_approved is None else int(bool(info.osi_approved)),
+            "license_commercial": None if info.commercial_use is None else int(bool(info.commercial_use)),
+        }
+        if len(_derive_cache) > 100_000:
+            _derive_cache.clear()
+        _derive_cache[key] = hit
+    return hit
+
+
+def openness_score(mof_class: int, progress: dict[str, float]) -> float:
+    """One sortable number: classes reached (III=1, II=2, I=3) plus the fraction of the
+    way to the next one. Class numbers count down (I is the most open)."""
+    reached = 0 if not mof_class else 4 - mof_class
+    nxt = str(3 - reached) if reached < 3 else None
+    frac = (progress.get(nxt, 0.0) or 0.0) / 100 if nxt else 0.0
+    return round(reached + min(frac, 0.999), 4)
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+def facet_token(kind: str, value: str) -> str:
+    """Filters are FTS tokens in the `facets` column ('x' + kind + value, alphanumeric),
+    so a conjunction of filters is a posting-list intersection inside FTS5."""
+    return "x" + kind + _alnum(value)
+
+
+def _facet_tokens(rec: ModelRecord, d: dict[str, Any]) -> str:
+    toks = [facet_token("task", t) for t in rec.tasks]
+    toks += [facet_token("domain", t) for t in rec.domains]
+    toks += [facet_token("lang", t) for t in rec.languages]
+    toks.append(facet_token("lic", rec.license))
+    if d["license_osi"]:
+        toks.append("xlicosi")
+    if d["license_commercial"]:
+        toks.append("xliccommercial")
+    # "at least class N": a Class II model also satisfies "at least III"
+    toks += [f"xmof{n}" for n in (1, 2, 3) if d["mof_class"] and d["mof_class"] <= n]
+    return " ".join(toks)
+
+
+def _keywords(rec: ModelRecord) -> str:
+    return " ".join([*rec.tasks, *rec.domains, *rec.languages, *rec.tags, *rec.features,
+                     rec.license, rec.architecture or "", rec.pipeline_tag or ""])
+
+
+# --- building --------------------------------------------------------------------
+
+_BATCH = 2000
+
+
+def _rows(rid: int, rec: ModelRecord):
+    d = _derive(rec)
+    model = (rid, rec.id, rec.license, d["license_osi"], d["license_commercial"], rec.parameters,
+             rec.release_date, d["mof_class"], d["openness"],
+             memory.kv_bytes_per_token(rec.parameters, rec.features))
+    record = (rid, rec.model_dump_json(exclude_none=True, exclude_defaults=True))
+    fts = (rid, rec.id.replace("/", " "), rec.name, rec.developer, rec.family or "",
+           rec.description or "", _keywords(rec), _facet_tokens(rec, d))
+    bases = [(rid, b, rec.base_model_relation) for b in rec.base_model]
+    facets = {("task", t.lower()) for t in rec.tasks} | {("domain", t.lower()) for t in rec.domains}
+    facets |= {("lang", t.lower()) for t in rec.languages}
+    return model, record, fts, bases, [(k, v, rid) for k, v in facets]
+
+
+def _flush(con: sqlite3.Connection, batch: list) -> None:
+    con.executemany("INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?)", [b[0] for b in batch])
+    con.executemany("INSERT INTO records VALUES (?,?)", [b[1] for b in batch])
+    con.executemany("INSERT INTO fts(rowid, id, name, developer, family, description, keywords, facets) "
+                    "VALUES (?,?,?,?,?,?,?,?)", [b[2] for b in batch])
+    con.executemany("INSERT INTO bases VALUES (?,?,?)", [e for b in batch for e in b[3]])
+    con.executemany("INSERT INTO facets VALUES (?,?,?)", [e for b in batch for e in b[4]])
+    batch.clear()
+
+
+def build_index(path: Path, records: Iterable[ModelRecord], fingerprint: str = "") -> int:
+    """Write a fresh index to `path` atomically; returns the number of records.
+
+    Records keep their arrival order as rowids (the catalog passes them sorted by
+    openness, then id), which is the static order relevance candidates are taken in.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".sqlite")
+    os.close(fd)
+    try:
+        con = sqlite3.connect(tmp, isolation_level=None)
+        con.execute("PRAGMA journal_mode=OFF")
+        con.execute("PRAGMA synchronous=OFF")
+        con.execute("PRAGMA cache_size=-200000")
+        con.executescript(_DDL)
+        con.execute("BEGIN")
+        n = 0
+        batch: list = []
+        for n, rec in enumerate(records, start=1):
+            batch.append(_rows(n, rec))
+            if len(batch) >= _BATCH:
+                _flush(con, batch)
+        _flush(con, batch)
+        con.executemany("INSERT INTO meta VALUES (?,?)",
+                        [("schema", SCHEMA_VERSION), ("fingerprint", fingerprint), ("count", str(n))])
+        con.execute("COMMIT")
+        con.executescript(_POST_DDL)
+        con.execute("ANALYZE")
+        con.close()
+        os.replace(tmp, path)
+        return n
+    except sqlite3.IntegrityError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise InvalidInput(f"cannot index the catalog: {e} (duplicate record id?)") from e
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sources_fingerprint(files: Iterable[Path]) -> str:
+    h = hashlib.sha256(SCHEMA_VERSION.encode())
+    for p in files:
+        st = p.stat()
+        h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _stored_fingerprint(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        return None  # corrupt or foreign file: rebuild over it
+    if rows.get("schema") != SCHEMA_VERSION:
+        return None
+    return rows.get("fingerprint")
+
+
+def ensure_index(path: Path | None = None) -> Path:
+    """The index of the user's catalog, rebuilt if any source file changed."""
+    from openpick.catalog.catalog import all_records, source_files
+
+    path = path or default_path()
+    fp = sources_fingerprint(source_files())
+    if _stored_fingerprint(path) != fp:
+        recs = all_records()
+        order = sorted(recs, key=lambda r: (-_derive(r)["openness"], r.id.lower()))
+        build_index(path, order, fingerprint=fp)
+    return path
+
+
+# --- querying --------------------------------------------------------------------
+
+
+@dataclass
+class Query:
+    """A catalog search. Empty fields do not filter."""
+
+    text: str | None = None
+    tasks: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    license: str | None = None          # an id, "osi" or "commercial"
+    mof_class: int | None = None        # at least this class (1 = Class I, the most open)
+    params: tuple[int | None, int | None] | None = None
+    fits_bytes: float | None = None
+    quant: str = "Q4_K_M"
+    context: int = 4096
+    base: str | None = None             # only descendants of this id
+    sort: str = "auto"                  # auto | relevance | openness | size | date | name
+    limit: int | None = None
+
+
+@dataclass
+class Hit:
+    record: ModelRecord
+    mof_class: int
+    openness: float
+    license_osi: bool | None
+    license_commercial: bool | None
+    memory_bytes: float | None
+    rank: float | None = None
+
+
+# sort name → (ORDER BY, index that yields that order)
+SORTS = {
+    "openness": ("m.openness DESC, m.id", "models_openness"),
+    "size": ("m.parameters IS NULL, m.parameters, m.id", "models_params"),
+    "date": ("m.release_date DESC, m.id", "models_date"),  # DESC puts unknown dates last
+    "name": ("m.id", "models_id"),
+}
+
+
+def text_terms(text: str) -> list[str]:
+    return [w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split() if w]
+
+
+def _match_expression(q: Query) -> tuple[str, list[str]]:
+    """The FTS5 MATCH for the query's words and facet filters (user text never reaches
+    FTS syntax: every word is quoted). Returns the expression and its terms."""
+    parts: list[str] = []
+    terms: list[str] = []
+    words = text_terms(q.text or "")
+    if words:
+        parts.append("{id name developer family description keywords} : (" +
+                     " AND ".join(f'"{w}"*' for w in words) + ")")
+        terms += [w + "*" for w in words]
+    facets: list[str] = []
+    for kind, values in (("task", q.tasks), ("domain", q.domains), ("lang", q.languages)):
+        if values:
+            toks = [facet_token(kind, v) for v in values]
+            facets.append("(" + " OR ".join(toks) + ")" if len(toks) > 1 else toks[0])
+            terms.append("|".join(toks))
+    if q.license:
+        lic = q.license.strip().lower()
+        tok = {"osi": "xlicosi", "commercial": "xliccommercial"}.get(lic) or facet_token("lic", lic)
+        facets.append(tok)
+        terms.append(tok)
+    if q.mof_class:
+        facets.append(f"xmof{q.mof_class}")
+        terms.append(f"xmof{q.mof_class}")
+    if facets:
+        parts.append("facets : (" + " AND ".join(facets) + ")")
+    return " AND ".join(parts), terms
+
+
+def _numeric_where(q: Query) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if q.params:
+        lo, hi = q.params
+        if lo is not None:
+            where.append("m.parameters >= ?")
+            args.append(lo)
+        if hi is not None:
+            where.append("m.parameters <= ?")
+            args.append(hi)
+    if q.fits_bytes is not None:
+        bpw = memory.bits_per_weight(q.quant)
+        where.append("m.parameters * ? + m.kv_per_token * ? + ? <= ?")
+        args += [bpw / 8 * (1 + memory.OVERHEAD_FRACTION), q.context, memory.OVERHEAD_BYTES,
+                 q.fits_bytes]
+    if q.base:
+        where.append(
+            "m.rid IN (WITH RECURSIVE d(rid, id) AS ("
+            " SELECT b.child, mm.id FROM bases b JOIN models mm ON mm.rid = b.child WHERE b.parent_id = ?"
+            " UNION SELECT b.child, mm.id FROM bases b JOIN d ON b.parent_id = d.id"
+            " JOIN models mm ON mm.rid = b.child) SELECT rid FROM d)")
+        args.append(q.base)
+    return where, args
+
+
+def _estimate(con: sqlite3.Connection, terms: list[str], total: int) -> float:
+    """Estimated matches of a conjunction of terms, from FTS5's vocabulary (document
+    counts per term), assuming the terms are independent."""
+    est = float(total)
+    for term in terms:
+        docs = 0
+        for alt in term.split("|"):
+            if alt.endswith("*"):
+                stem = alt[:-1]
+                row = con.execute("SELECT coalesce(sum(doc), 0) FROM fts_vocab WHERE term >= ? AND term < ?",
+                                  (stem, stem + "\U0010ffff")).fetchone()
+            else:
+                row = con.execute("SELECT coalesce(sum(doc), 0) FROM fts_vocab WHERE term = ?", (alt,)).fetchone()
+            docs += row[0]
+        est *= min(1.0, docs / max(total, 1))
+    return est
+
+
+def _plan(con: sqlite3.Connection, q: Query) -> tuple[str, list[Any], bool]:
+    """Choose how to run the query. Returns SQL yielding (rid, rank), its args, and
+    whether the caller must rank the candidates by bm25 itself.
+
+    - relevance: FTS5 matches in rowid order, at most CANDIDATES, then bm25 in Python;
+    - another sort, broad match: walk that sort's index, probing the match set;
+    - another sort, narrow match: take the matches, then sort them.
+    """
+    match, terms = _match_expression(q)
+    where, args = _numeric_where(q)
+    sort = q.sort if q.sort != "auto" else ("relevance" if q.text and text_terms(q.text) else "name")
+    if sort not in SORTS and sort != "relevance":
+        raise InvalidInput(f"unknown sort {q.sort!r}; use relevance, openness, size, date or name")
+    if sort == "relevance" and not q.text:
+        sort = "name"
+    if sort == "relevance":
+        w = " AND ".join(["fts MATCH ?", *where])
+        sql = (f"SELECT f.rowid, bm25(fts, {', '.join(map(str, BM25_WEIGHTS))}) FROM fts f "
+               f"JOIN models m ON m.rid = f.rowid WHERE {w} ORDER BY f.rowid LIMIT {CANDIDATES}")
+        return sql, [match, *args], True
+    order, index = SORTS[sort]
+    walk = True
+    if match:
+        total = int(con.execute("SELECT value FROM meta WHERE key='count'").fetchone()[0])
+        walk = _estimate(con, terms, total) > WALK_THRESHOLD
+    if match and (q.text or not walk):
+        # Narrow enough (or free text): take the match set, then sort it.
+        where = ["m.rid IN (SELECT rowid FROM fts WHERE fts MATCH ?)", *where]
+        args = [match, *args]
+    elif match:
+        # Broad filters: walk the sort index, probing each row's facets by primary key,
+        # and stop after `limit` rows.
+        fw, fa = _probe_where(q)
+        where, args = [*fw, *where], [*fa, *args]
+    hint = f" INDEXED BY {index}" if walk else ""
+    sql = f"SELECT m.rid, NULL FROM models m{hint}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order}"
+    if q.limit:
+        sql += f" LIMIT {int(q.limit)}"
+    return sql, args, False
+
+
+def _probe_where(q: Query) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for kind, values in (("task", q.tasks), ("domain", q.domains), ("lang", q.languages)):
+        if values:
+            marks = ",".join("?" * len(values))
+            where.append(f"EXISTS (SELECT 1 FROM facets WHERE kind = ? AND value IN ({marks}) AND rid = m.rid)")
+            args += [kind, *[v.lower() for v in values]]
+    if q.license:
+        lic = q.license.strip().lower()
+        if lic == "osi":
+            where.append("m.license_osi = 1")
+        elif lic == "commercial":
+            where.append("m.license_commercial = 1")
+        else:
+            where.append("m.license = ?")
+            args.append(q.license.strip())
+    if q.mof_class:
+        where.append("m.mof_class BETWEEN 1 AND ?")
+        args.append(q.mof_class)
+    return where, args
+
+
+def search(q: Query, path: Path | None = None) -> list[Hit]:
+    path = path or ensure_index()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        sql, args, rank_here = _plan(con, q)
+        rows = con.execute(sql, args).fetchall()
+        if rank_here:
+            rows.sort(key=lambda r: (r[1], r[0]))
+        if q.limit:
+            rows = rows[: q.limit]
+        return _hits(con, rows, q)
+    finally:
+        con.close()
+
+
+def _hits(con: sqlite3.Connection, rows: list[tuple[int, float | None]], q: Query) -> list[Hit]:
+    hits: list[Hit] = []
+    for rid, rank in rows:
+        rec_json, mof, openness, osi, comm = con.execute(
+            "SELECT r.record, m.mof_class, m.openness, m.license_osi, m.license_commercial "
+            "FROM records r JOIN models m ON m.rid = r.rid WHERE r.rid = ?", (rid,)).fetchone()
+        rec = ModelRecord.model_validate_json(rec_json)
+        mem = memory.estimate_bytes(rec.parameters, rec.features, q.quant, q.context)
+        hits.append(Hit(rec, mof or 0, openness or 0.0, None if osi is None else bool(osi),
+                        None if comm is None else bool(comm), mem, rank))
+    return hits

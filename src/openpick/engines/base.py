@@ -1,0 +1,268 @@
+"""The engine contract: one abstract `generate` streams deltas; everything else derives.
+
+An engine turns a `Request` (chat `messages` or a plain `prompt`) into a stream of `Delta`s.
+The last delta carries `finish_reason` and, where the engine knows it, `usage` counted by its
+own tokenizer. `complete()` drains the stream and measures time to first token, total time
+and decode speed, so every engine reports timings the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from openpick.errors import InvalidInput, OpenpickError
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "error"]
+
+
+class EngineError(OpenpickError):
+    """A model could not be loaded or failed while generating (message says which)."""
+
+    exit_code = 4
+
+
+class ContextOverflow(EngineError):
+    """The prompt does not fit in the model's context window."""
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    content: str
+
+
+class Request(BaseModel):
+    """One generation request. Exactly one of `messages` (chat) or `prompt` (plain)."""
+
+    model_config = ConfigDict(extra="forbid")
+    messages: list[Message] | None = None
+    prompt: str | None = None
+    max_tokens: int = Field(256, ge=1)
+    temperature: float = Field(0.0, ge=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    seed: int | None = None
+    stop: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_input(self) -> Request:
+        if (self.messages is None) == (self.prompt is None):
+            raise ValueError("give exactly one of messages or prompt")
+        return self
+
+    @classmethod
+    def chat(cls, user: str, system: str | None = None, **kw) -> Request:
+        msgs = [Message(role="system", content=system)] if system else []
+        return cls(messages=[*msgs, Message(role="user", content=user)], **kw)
+
+
+class Usage(BaseModel):
+    """Token counts by the engine's own tokenizer (None where a server did not say)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return (self.prompt_tokens or 0) + self.completion_tokens
+
+
+class Delta(BaseModel):
+    """A piece of streamed text. The final delta sets `finish_reason` (and `usage`)."""
+
+    text: str = ""
+    finish_reason: FinishReason | None = None
+    usage: Usage | None = None
+
+
+class Timings(BaseModel):
+    ttft_s: float | None = None
+    total_s: float
+    decode_tok_s: float | None = None
+
+
+class ModelIdentity(BaseModel):
+    """What exactly produced an answer: a file by hash, or a server URL + model id."""
+
+    engine: str
+    name: str
+    path: str | None = None
+    sha256: str | None = None
+    url: str | None = None
+    model_id: str | None = None
+    record_id: str | None = None
+
+
+class Result(BaseModel):
+    text: str
+    finish_reason: FinishReason
+    usage: Usage
+    timings: Timings
+    model: ModelIdentity
+
+
+class EngineOptions(BaseModel):
+    """Base for an engine's declared options; unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stream:
+    """Iterate the deltas of one request; afterwards `.result` holds the measured Result."""
+
+    def __init__(self, engine: Engine, request: Request):
+        self._engine = engine
+        self._request = request
+        self.result: Result | None = None
+
+    def __iter__(self) -> Iterator[Delta]:
+        start = time.perf_counter()
+        first: float | None = None
+        parts: list[str] = []
+        pieces = 0
+        finish: FinishReason = "stop"
+        usage: Usage | None = None
+        for delta in self._engine.generate(self._request):
+            if delta.text:
+                if first is None:
+                    first = time.perf_counter()
+                parts.append(delta.text)
+                pieces += 1
+            if delta.finish_reason:
+                finish = delta.finish_reason
+            if delta.usage:
+                usage = delta.usage
+            yield delta
+        end = time.perf_counter()
+        usage = usage or Usage(completion_tokens=pieces)
+        self.result = Result(
+            text="".join(parts),
+            finish_reason=finish,
+            usage=usage,
+            timings=_timings(start, first, end, usage.completion_tokens),
+            model=self._engine.identity(),
+        )
+
+
+def _timings(start: float, first: float | None, end: float, n: int) -> Timings:
+    # Decode speed counts the tokens after the first one over the time after the first one,
+    # so prompt processing (TTFT) does not dilute it.
+    decode = None
+    if first is not None and n > 1 and end > first:
+        decode = (n - 1) / (end - first)
+    return Timings(
+        ttft_s=None if first is None else first - start, total_s=end - start, decode_tok_s=decode
+    )
+
+
+class Engine(ABC):
+    """Base class of every engine. Subclasses set `name`, `Options` and implement `generate`.
+
+    `target` is the engine-specific part of a model spec (a path, a URL#model). Engines load
+    lazily inside `__init__` or on first use and import their heavy dependency there.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type[EngineOptions]] = EngineOptions
+
+    def __init__(self, target: str, options: EngineOptions | dict | None = None, *,
+                 display_name: str | None = None, record_id: str | None = None):
+        self.target = target
+        self.options = self.parse_options(options)
+        self.display_name = display_name or target
+        self.record_id = record_id
+        # Most local runtimes are not re-entrant; engines that are may replace this lock.
+        self.lock = threading.RLock()
+
+    @classmethod
+    def parse_options(cls, options: EngineOptions | dict | None) -> EngineOptions:
+        if isinstance(options, cls.Options):
+            return options
+        try:
+            return cls.Options.model_validate(options or {})
+        except Exception as e:  # pydantic.ValidationError → one line naming the option
+            errs = getattr(e, "errors", None)
+            if errs:
+                first = errs()[0]
+                loc = ".".join(str(p) for p in first["loc"])
+                raise InvalidInput(f"engine {cls.name}: option {loc}: {first['msg']}") from e
+            raise
+
+    @abstractmethod
+    def generate(self, request: Request) -> Iterator[Delta]:
+        """Stream the answer. The last delta carries finish_reason (and usage if known)."""
+
+    def identity(self) -> ModelIdentity:
+        return ModelIdentity(engine=self.name, name=self.display_name, record_id=self.record_id)
+
+    def estimated_bytes(self) -> int:
+        """Memory this model holds when loaded (the pool's budget unit)."""
+        return 0
+
+    def close(self) -> None:
+        """Release the model's memory. Safe to call twice."""
+
+    def stream(self, request: Request) -> Stream:
+        return Stream(self, request)
+
+    def complete(self, request: Request, on_delta: Callable[[Delta], None] | None = None) -> Result:
+        s = self.stream(request)
+        for delta in s:
+            if on_delta:
+                on_delta(delta)
+        assert s.result is not None
+        return s.result
+
+    def complete_many(self, requests: Iterable[Request]) -> list[Result]:
+        """Many requests; engines that can batch (transformers) or overlap (openai) override."""
+        return [self.complete(r) for r in requests]
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def render_plain(messages: list[Message]) -> str:
+    """A neutral transcript for models without a chat template (base models)."""
+    lines = [f"{m.role.capitalize()}: {m.content}" for m in messages]
+    return "\n".join(lines) + "\nAssistant:"
+
+
+class StopMatcher:
+    """Holds back text that may be the start of a stop string, so a stop never leaks out."""
+
+    def __init__(self, stops: list[str]):
+        self.stops = [s for s in stops if s]
+        self.buf = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        """Returns (text safe to emit, stopped)."""
+        if not self.stops:
+            return text, False
+        self.buf += text
+        hits = [(self.buf.find(s), s) for s in self.stops if s in self.buf]
+        if hits:
+            at = min(i for i, _ in hits)
+            out, self.buf = self.buf[:at], ""
+            return out, True
+        keep = 0
+        for s in self.stops:
+            for k in range(min(len(s) - 1, len(self.buf)), 0, -1):
+                if self.buf.endswith(s[:k]):
+                    keep = max(keep, k)
+                    break
+        out = self.buf[: len(self.buf) - keep]
+        self.buf = self.buf[len(self.buf) - keep:]
+        return out, False
+
+    def flush(self) -> str:
+        out, self.buf = self.buf, ""
+        return out

@@ -1,0 +1,124 @@
+"""User-defined models in openpick.toml.
+
+The user file lives in the config dir; an `openpick.toml` in the current directory (a
+project's own) overrides it model by model.
+
+    [models.my-llama]
+    engine = "llama-cpp"
+    path = "/models/llama-3.2-1b.Q4_K_M.gguf"
+    record = "meta-llama/Llama-3.2-1B-Instruct"   # optional catalog link
+    options = { n_ctx = 8192 }
+    price = { usd_per_1m_input = 0.0, usd_per_1m_output = 0.0 }
+
+    [models.office-vllm]
+    engine = "openai"
+    url = "http://10.0.0.5:8000/v1"
+    model = "Qwen/Qwen2.5-7B-Instruct"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from openpick.errors import InvalidInput
+from openpick.paths import config_dir
+
+FILENAME = "openpick.toml"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class Price(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    usd_per_1m_input: float = Field(ge=0)
+    usd_per_1m_output: float = Field(ge=0)
+
+
+class ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    engine: str
+    path: str | None = None
+    url: str | None = None
+    model: str | None = None
+    record: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    price: Price | None = None
+
+    @model_validator(mode="after")
+    def _has_target(self) -> ModelEntry:
+        if not (self.path or self.url):
+            raise ValueError("give path (a file or folder) or url (a server)")
+        return self
+
+    def target(self) -> str:
+        if self.url:
+            return f"{self.url}#{self.model}" if self.model else self.url
+        return str(self.path)
+
+
+def user_config_path() -> Path:
+    return config_dir() / FILENAME
+
+
+def project_config_path() -> Path:
+    return Path.cwd() / FILENAME
+
+
+def _read(path: Path) -> dict[str, ModelEntry]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise InvalidInput(f"TOML error: {e}", path=str(path),
+                           line=int(m.group(1)) if m else None) from e
+    out: dict[str, ModelEntry] = {}
+    for name, raw in (data.get("models") or {}).items():
+        try:
+            out[name] = ModelEntry.model_validate(raw)
+        except ValidationError as e:
+            first = e.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            where = f"models.{name}" + (f".{loc}" if loc else "")
+            raise InvalidInput(f"{where}: {first['msg']}", path=str(path)) from e
+    return out
+
+
+def load_models() -> dict[str, ModelEntry]:
+    """User models, with the project's openpick.toml overriding by name."""
+    models = _read(user_config_path())
+    project = project_config_path()
+    if project.resolve() != user_config_path().resolve():
+        models.update(_read(project))
+    return models
+
+
+def add_model(name: str, entry: ModelEntry, *, project: bool = False) -> Path:
+    """Store (or replace) one model in openpick.toml, keeping the file's other content."""
+    if not NAME_RE.match(name):
+        raise InvalidInput(f"model name {name!r}: use letters, digits, '.', '_' and '-'")
+    path = project_config_path() if project else user_config_path()
+    data: dict[str, Any] = {}
+    if path.is_file():
+        _read(path)  # refuse to rewrite a file we cannot parse
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data.setdefault("models", {})[name] = entry.model_dump(exclude_none=True,
+                                                           exclude_defaults=True) | {
+        "engine": entry.engine}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".openpick-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            tomli_w.dump(data, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

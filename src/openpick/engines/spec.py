@@ -1,0 +1,97 @@
+"""Model specs: what a user types after `-m`.
+
+Resolution order: a name from openpick.toml, an embedded model name, then a URL-like spec
+`ENGINE:TARGET` (`llama-cpp:model.gguf`, `hf:path/to/dir`, `openai:http://host:8000/v1#model`,
+or a preset such as `ollama:llama3.2`), then a bare path (a .gguf file or a model folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+
+from openpick.engines import config, registry
+from openpick.engines.base import Engine
+from openpick.engines.embedded import EMBEDDED
+from openpick.errors import InvalidInput, NotFound
+
+# OpenAI-compatible servers people run locally, at their default addresses.
+PRESETS = {
+    "ollama": "http://localhost:11434/v1",
+    "vllm": "http://localhost:8000/v1",
+    "lmstudio": "http://localhost:1234/v1",
+    "llama-server": "http://localhost:8080/v1",
+    "tgi": "http://localhost:8080/v1",
+}
+
+
+class ModelSpec(BaseModel):
+    name: str
+    engine: str
+    target: str | None = None  # None for embedded models until their file is resolved
+    embedded: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    record_id: str | None = None
+    price: config.Price | None = None
+    source: Literal["config", "embedded", "spec", "path"] = "spec"
+
+    def resolve_target(self) -> str:
+        if self.embedded:
+            return str(EMBEDDED[self.embedded].path())
+        assert self.target is not None
+        return self.target
+
+
+def parse_spec(text: str) -> ModelSpec:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("empty model name")
+    configured = config.load_models()
+    if text in configured:
+        e = configured[text]
+        return ModelSpec(name=text, engine=registry.canonical(e.engine), target=e.target(),
+                         options=e.options, record_id=e.record, price=e.price, source="config")
+    if text in EMBEDDED:
+        m = EMBEDDED[text]
+        return ModelSpec(name=text, engine=m.engine, embedded=text, record_id=m.record_id,
+                         source="embedded")
+    head, sep, rest = text.partition(":")
+    if sep and head in PRESETS:
+        return ModelSpec(name=text, engine="openai", target=f"{PRESETS[head]}#{rest}")
+    if sep and registry.is_engine(head) and not rest.startswith("//"):
+        return ModelSpec(name=text, engine=registry.canonical(head), target=rest)
+    path = Path(text).expanduser()
+    if path.suffix == ".gguf" and path.exists():
+        return ModelSpec(name=text, engine="llama-cpp", target=str(path), source="path")
+    if path.is_dir() and (path / "config.json").exists():
+        return ModelSpec(name=text, engine="transformers", target=str(path), source="path")
+    known = list(configured) + list(EMBEDDED)
+    from difflib import get_close_matches
+
+    hint = get_close_matches(text, known, n=3, cutoff=0.5)
+    more = f"did you mean {', '.join(hint)}? " if hint else ""
+    raise NotFound(f"unknown model {text!r}; {more}see `openpick models local`, or give "
+                   f"ENGINE:TARGET (engines: {', '.join(registry.engine_names())})")
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """`-o n_ctx=8192 -o n_gpu_layers=-1` → typed dict (values read as YAML scalars)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"option {pair!r}: expected KEY=VALUE")
+        out[key.strip()] = yaml.safe_load(value) if value else ""
+    return out
+
+
+def load_engine(spec: str | ModelSpec, options: dict[str, Any] | None = None) -> Engine:
+    """Open a model by spec; `options` override the configured ones."""
+    if isinstance(spec, str):
+        spec = parse_spec(spec)
+    cls = registry.get_engine_class(spec.engine)
+    opts = {**spec.options, **(options or {})}
+    return cls(spec.resolve_target(), opts, display_name=spec.name, record_id=spec.record_id)

@@ -1,0 +1,129 @@
+"""The SQLite/FTS5 index: filters, free text, sorting, lineage queries, rebuilds."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from openpick.catalog import index as ix
+from openpick.catalog.index import Query, build_index, search
+from openpick.catalog.schema import ModelRecord
+from openpick.errors import InvalidInput
+
+OPEN_COMPONENTS = {
+    "Model architecture": {"license": "Apache-2.0"},
+    "Model parameters (Final)": {"license": "Apache-2.0"},
+}
+
+
+def rec(id, **kw):
+    base = {"id": id, "name": id.split("/")[1], "developer": id.split("/")[0], "license": "Apache-2.0"}
+    base.update(kw)
+    return ModelRecord.model_validate(base)
+
+
+@pytest.fixture()
+def db(tmp_path):
+    records = [
+        rec("acme/Base-7B", parameters=7_000_000_000, tasks=["text-generation"], domains=["general"],
+            languages=["en"], release_date="2023-09", components=OPEN_COMPONENTS),
+        rec("acme/Base-7B-Instruct", parameters=7_000_000_000, tasks=["chat"], domains=["general"],
+            languages=["en", "fr"], base_model=["acme/Base-7B"], base_model_relation="finetune",
+            release_date="2023-10"),
+        rec("med/MedBase-7B", parameters=7_200_000_000, tasks=["chat"], domains=["medical"],
+            languages=["en"], base_model=["acme/Base-7B-Instruct"], base_model_relation="finetune",
+            release_date="2024-02", description="clinical question answering"),
+        rec("tiny/Tiny-135M", parameters=135_000_000, tasks=["chat"], domains=["general"],
+            languages=["en"], release_date="2024-11", license="MIT", features=["gqa"]),
+        rec("big/Huge-180B", parameters=180_000_000_000, tasks=["text-generation"],
+            languages=["en", "de"], release_date="2023-09", license="FALCON-180B-TII"),
+    ]
+    path = tmp_path / "idx.sqlite"
+    assert build_index(path, records, fingerprint="t") == 5
+    return path
+
+
+def ids(hits):
+    return [h.record.id for h in hits]
+
+
+def test_facet_filters(db):
+    assert ids(search(Query(domains=["medical"]), db)) == ["med/MedBase-7B"]
+    assert ids(search(Query(languages=["fr"]), db)) == ["acme/Base-7B-Instruct"]
+    assert set(ids(search(Query(tasks=["chat"], domains=["general"]), db))) == {
+        "acme/Base-7B-Instruct", "tiny/Tiny-135M"}
+
+
+def test_license_filters(db):
+    assert ids(search(Query(license="mit"), db)) == ["tiny/Tiny-135M"]
+    osi = ids(search(Query(license="osi"), db))
+    assert "big/Huge-180B" not in osi and "tiny/Tiny-135M" in osi
+
+
+def test_params_and_fits(db):
+    assert ids(search(Query(params=(None, 1_000_000_000)), db)) == ["tiny/Tiny-135M"]
+    fits = ids(search(Query(fits_bytes=8e9), db))
+    assert "big/Huge-180B" not in fits and "acme/Base-7B" in fits
+    assert ids(search(Query(fits_bytes=1e9), db)) == ["tiny/Tiny-135M"]
+
+
+def test_free_text_and_relevance(db):
+    assert ids(search(Query(text="clinical"), db)) == ["med/MedBase-7B"]
+    # prefix match on words of the id; the shorter exact name ranks first
+    hits = ids(search(Query(text="base 7b"), db))
+    assert hits[0] == "acme/Base-7B" and "med/MedBase-7B" not in hits
+
+
+def test_fts_syntax_is_not_injectable(db):
+    # quotes, operators and parentheses are treated as plain words
+    assert search(Query(text='"OR* ) NEAR('), db) == []
+
+
+def test_descendants_are_transitive(db):
+    assert set(ids(search(Query(base="acme/Base-7B"), db))) == {"acme/Base-7B-Instruct", "med/MedBase-7B"}
+
+
+def test_sorting(db):
+    assert ids(search(Query(sort="size"), db))[0] == "tiny/Tiny-135M"
+    assert ids(search(Query(sort="date"), db))[0] == "tiny/Tiny-135M"
+    by_open = search(Query(sort="openness"), db)
+    assert by_open[0].openness >= by_open[-1].openness
+    with pytest.raises(InvalidInput):
+        search(Query(sort="bogus"), db)
+
+
+def test_build_is_atomic_on_failure(tmp_path, db):
+    """A failing rebuild leaves the previous index intact and no temp files behind."""
+    path = tmp_path / "idx.sqlite"
+    before = path.read_bytes()
+
+    def boom():
+        yield rec("ok/One")
+        raise RuntimeError("source broke mid-build")
+
+    with pytest.raises(RuntimeError):
+        build_index(path, boom())
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".index-*"))
+
+
+def test_ensure_index_rebuilds_when_sources_change(tmp_path, monkeypatch):
+    from openpick.catalog import catalog
+
+    p = ix.ensure_index()
+    first = sqlite3.connect(p).execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()[0]
+    assert ix.ensure_index() == p  # unchanged: no rebuild needed
+    catalog.save_imported(rec("new/Imported-1B", parameters=1_000_000_000, domains=["legal"]))
+    ix.ensure_index()
+    second = sqlite3.connect(p).execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()[0]
+    assert second != first
+    assert ids(search(Query(domains=["legal"]))) == ["new/Imported-1B"] or "new/Imported-1B" in ids(
+        search(Query(domains=["legal"])))
+
+
+def test_corrupt_index_file_is_rebuilt():
+    p = ix.default_path()
+    p.write_bytes(b"this is not sqlite")
+    ix.ensure_index()
+    assert search(Query(limit=1))
