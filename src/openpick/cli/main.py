@@ -42,4 +42,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m openpick.cli.main`: this module is then a second copy named
+    # __main__, so hand over to the registered one.
+    from openpick.cli.main import main as _main
+
+    _main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from openpick.catalog import memory
@@ -49,19 +50,20 @@ def render_hits(hits: list[Hit], json_out: bool, show_memory: bool, title: str) 
     if json_out:
         print_json([hit_to_dict(h) for h in hits])
         return
-    table = Table(title=f"{title} ({len(hits)})", title_justify="left")
-    table.add_column("id", no_wrap=True)
+    table = Table(title=f"{title} ({len(hits)})", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column("id", overflow="fold", ratio=3)
     table.add_column("params", no_wrap=True)
-    table.add_column("license", overflow="fold")
+    table.add_column("license", overflow="fold", ratio=2)
     table.add_column("MOF", no_wrap=True)
-    table.add_column("domains", min_width=8)
+    table.add_column("domains", overflow="fold", ratio=1)
     table.add_column("released", no_wrap=True)
     if show_memory:
         table.add_column("memory")
     for h in hits:
         r = h.record
         row = [r.id, memory.human_params(r.parameters), r.license, ROMAN.get(h.mof_class, "–"),
-               ", ".join(r.domains), r.release_date or ""]
+               ", ".join(r.domains), (r.release_date or "")[:7]]
         if show_memory:
             row.append(memory.human_bytes(h.memory_bytes))
         table.add_row(*row)

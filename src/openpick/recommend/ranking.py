@@ -77,8 +77,12 @@ def _score(hit: Hit, c: Constraints, newest: float) -> Recommendation:
         t["domain"] = WEIGHTS["domain"] * (1.0 if special and general_only else 0.6 if special else 0.0)
         rec.reasons.append(f"made for the {c.domain} domain" if special else f"general model, not tuned for {c.domain}")
     t["openness"] = WEIGHTS["openness"] * hit.openness / 3
-    rec.reasons.append(f"openness: MOF {ROMAN.get(hit.mof_class, 'none')}" + (
-        "" if hit.mof_class == 1 else f", {hit.openness % 1 * 100:.0f}% of the way to the next class"))
+    if hit.mof_class == 1:
+        rec.reasons.append("openness: MOF Class I, the most open class")
+    else:
+        reached = f"MOF {ROMAN[hit.mof_class]}" if hit.mof_class else "below MOF Class III"
+        target = {0: "Class III", 3: "Class II", 2: "Class I"}[hit.mof_class]
+        rec.reasons.append(f"openness: {reached}; has {hit.openness % 1 * 100:.0f}% of what {target} requires")
     lic = 0.0
     if hit.license_osi:
         lic += 0.6
