@@ -3,7 +3,8 @@
 Builds a synthetic catalog shaped like the real one (families, sizes, fine-tune chains,
 domains, languages, licenses, MOF components), writes it as JSON Lines, then times
 
-1. import: JSON Lines → validated ModelRecord → SQLite + FTS5 index (records/s);
+1. import: JSON Lines → validated ModelRecord → SQLite + FTS5 index (records/s),
+   validation in one worker process per core (build_index_from_jsonl);
 2. search: a fixed, seeded mix of filtered and free-text queries (p50, p95, max),
    each returning the first 20 hits as a user would see them.
 
@@ -24,8 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from openpick.catalog.index import Query, build_index, search
-from openpick.catalog.schema import ModelRecord
+from openpick.catalog.index import Query, build_index_from_jsonl, search
 
 ORGS = ["meta-llama", "mistralai", "Qwen", "google", "microsoft", "allenai", "tiiuae",
         "HuggingFaceTB", "deepseek-ai", "bigcode", "EleutherAI", "nvidia", "ibm-granite",
@@ -93,12 +93,6 @@ def write_jsonl(path: Path, n: int, seed: int = 7) -> list[str]:
     return ids
 
 
-def read_records(path: Path):
-    with path.open() as f:
-        for line in f:
-            yield ModelRecord.model_validate_json(line)
-
-
 KINDS = ["text", "text+domain", "domain+osi by openness", "language+params by date",
          "fits+task by size", "text+mof+commercial", "descendants of a base", "exact name"]
 
@@ -152,7 +146,7 @@ def main() -> None:
     gen_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    n = build_index(db, read_records(src), fingerprint="bench")
+    n = build_index_from_jsonl(db, src, fingerprint="bench")
     import_s = time.perf_counter() - t0
 
     queries = make_queries(a.queries, ids)

@@ -172,7 +172,7 @@ class FaultServer(ThreadingHTTPServer):
 @pytest.fixture
 def fault_server():
     server = FaultServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield server
     server.stop.set()

@@ -20,6 +20,7 @@ def test_builtins_are_entry_points():
     assert {"llama-cpp", "transformers", "openai", "fake"} <= names, (
         "reinstall with `pip install -e .` so the entry points are registered")
     assert registry.get_engine_class("fake") is FakeEngine
+    assert registry.get_engine_class("hf").name == "transformers"
 
 
 def test_unknown_engine_lists_installed():
@@ -29,7 +30,7 @@ def test_unknown_engine_lists_installed():
 
 def test_importing_engines_does_not_import_runtimes():
     code = ("import sys, openpick.engines, openpick.engines.registry as r;"
-            "[r.get_engine_class(n) for n in ('llama-cpp', 'fake')];"
+            "[r.get_engine_class(n) for n in ('llama-cpp', 'openai', 'transformers', 'fake')];"
             "bad = [m for m in ('llama_cpp', 'torch', 'transformers') if m in sys.modules];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -19,6 +19,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from openpick.catalog import memory
 from openpick.catalog.schema import ModelRecord
 from openpick.errors import InvalidInput
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 FACET_KINDS = ("task", "domain", "language", "tag")
 
 # `models` is kept narrow (filter and sort columns only) so walking it is cheap; the
@@ -40,7 +41,8 @@ CREATE TABLE models(
   parameters INTEGER, release_date TEXT, mof_class INTEGER, openness REAL, kv_per_token REAL
 );
 CREATE TABLE records(rid INTEGER PRIMARY KEY, record TEXT NOT NULL);
-CREATE TABLE bases(child INTEGER NOT NULL, parent_id TEXT NOT NULL COLLATE NOCASE, relation TEXT);
+CREATE TABLE bases(child INTEGER NOT NULL, parent_id TEXT NOT NULL COLLATE NOCASE,
+  parent_rid INTEGER, relation TEXT);
 CREATE TABLE facets(kind TEXT NOT NULL, value TEXT NOT NULL, rid INTEGER NOT NULL,
   PRIMARY KEY(kind, value, rid)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE fts USING fts5(
@@ -54,6 +56,9 @@ CREATE INDEX models_params ON models(parameters IS NULL, parameters, id);
 CREATE INDEX models_date ON models(release_date DESC, id);
 CREATE INDEX models_openness ON models(openness DESC, id);
 CREATE INDEX bases_parent ON bases(parent_id);
+-- resolve parent ids to rowids once, so lineage walks join integers
+UPDATE bases SET parent_rid = (SELECT rid FROM models WHERE models.id = bases.parent_id);
+CREATE INDEX bases_parent_rid ON bases(parent_rid);
 """
 # bm25 weights per FTS column; facets carry filters only, never relevance.
 BM25_WEIGHTS = (10.0, 8.0, 3.0, 3.0, 1.0, 2.0, 0.0)
@@ -114,6 +119,7 @@ def _alnum(text: str) -> str:
     return "".join(c for c in text.lower() if c.isalnum())
 
 
+@lru_cache(maxsize=65536)
 def facet_token(kind: str, value: str) -> str:
     """Filters are FTS tokens in the `facets` column ('x' + kind + value, alphanumeric),
     so a conjunction of filters is a posting-list intersection inside FTS5."""
@@ -152,7 +158,7 @@ def _rows(rid: int, rec: ModelRecord):
     record = (rid, rec.model_dump_json(exclude_none=True, exclude_defaults=True))
     fts = (rid, rec.id.replace("/", " "), rec.name, rec.developer, rec.family or "",
            rec.description or "", _keywords(rec), _facet_tokens(rec, d))
-    bases = [(rid, b, rec.base_model_relation) for b in rec.base_model]
+    bases = [(rid, b, None, rec.base_model_relation) for b in rec.base_model]
     facets = {("task", t.lower()) for t in rec.tasks} | {("domain", t.lower()) for t in rec.domains}
     facets |= {("lang", t.lower()) for t in rec.languages}
     return model, record, fts, bases, [(k, v, rid) for k, v in facets]
@@ -163,9 +169,19 @@ def _flush(con: sqlite3.Connection, batch: list) -> None:
     con.executemany("INSERT INTO records VALUES (?,?)", [b[1] for b in batch])
     con.executemany("INSERT INTO fts(rowid, id, name, developer, family, description, keywords, facets) "
                     "VALUES (?,?,?,?,?,?,?,?)", [b[2] for b in batch])
-    con.executemany("INSERT INTO bases VALUES (?,?,?)", [e for b in batch for e in b[3]])
+    con.executemany("INSERT INTO bases VALUES (?,?,?,?)", [e for b in batch for e in b[3]])
     con.executemany("INSERT INTO facets VALUES (?,?,?)", [e for b in batch for e in b[4]])
     batch.clear()
+
+
+def _batches(records: Iterable[ModelRecord]):
+    batch: list = []
+    for n, rec in enumerate(records, start=1):
+        batch.append(_rows(n, rec))
+        if len(batch) >= _BATCH:
+            yield batch
+            batch = []
+    yield batch
 
 
 def build_index(path: Path, records: Iterable[ModelRecord], fingerprint: str = "") -> int:
@@ -174,6 +190,62 @@ def build_index(path: Path, records: Iterable[ModelRecord], fingerprint: str = "
     Records keep their arrival order as rowids (the catalog passes them sorted by
     openness, then id), which is the static order relevance candidates are taken in.
     """
+    return _write(path, _batches(records), fingerprint)
+
+
+def _rows_from_jsonl(chunk: tuple[int, list[tuple[int, str]]]) -> list:
+    """Worker: validate JSON lines into records and turn them into index rows."""
+    from pydantic import ValidationError
+
+    from openpick.catalog.loader import format_validation_error
+
+    start, lines = chunk
+    out = []
+    for i, (lineno, line) in enumerate(lines):
+        try:
+            rec = ModelRecord.model_validate_json(line)
+        except ValidationError as e:
+            raise InvalidInput(f"line {lineno}: {format_validation_error(e)}") from None
+        out.append(_rows(start + i, rec))
+    return out
+
+
+def _jsonl_chunks(path: Path):
+    lines: list[tuple[int, str]] = []
+    start = 1
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if line.strip():
+                lines.append((lineno, line))
+            if len(lines) >= _BATCH:
+                yield start, lines
+                start += len(lines)
+                lines = []
+    if lines:
+        yield start, lines
+
+
+def build_index_from_jsonl(path: Path, source: Path, fingerprint: str = "",
+                           workers: int | None = None) -> int:
+    """Bulk import: JSON Lines of records → index. Validation (the costly part) runs in
+    worker processes, one per core, while this process writes SQLite; order is kept.
+    A bad line aborts the build with its line number and leaves no index behind."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        try:
+            return _write(path, (_rows_from_jsonl(c) for c in _jsonl_chunks(source)), fingerprint)
+        except InvalidInput as e:
+            raise InvalidInput(e.message, path=str(source)) from None
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        try:
+            return _write(path, pool.map(_rows_from_jsonl, _jsonl_chunks(source)), fingerprint)
+        except InvalidInput as e:
+            raise InvalidInput(e.message, path=str(source)) from None
+
+
+def _write(path: Path, row_batches: Iterable[list], fingerprint: str) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".sqlite")
     os.close(fd)
@@ -185,12 +257,9 @@ def build_index(path: Path, records: Iterable[ModelRecord], fingerprint: str = "
         con.executescript(_DDL)
         con.execute("BEGIN")
         n = 0
-        batch: list = []
-        for n, rec in enumerate(records, start=1):
-            batch.append(_rows(n, rec))
-            if len(batch) >= _BATCH:
-                _flush(con, batch)
-        _flush(con, batch)
+        for batch in row_batches:
+            n += len(batch)
+            _flush(con, batch)
         con.executemany("INSERT INTO meta VALUES (?,?)",
                         [("schema", SCHEMA_VERSION), ("fingerprint", fingerprint), ("count", str(n))])
         con.execute("COMMIT")
@@ -337,10 +406,9 @@ def _numeric_where(q: Query) -> tuple[list[str], list[Any]]:
                  q.fits_bytes]
     if q.base:
         where.append(
-            "m.rid IN (WITH RECURSIVE d(rid, id) AS ("
-            " SELECT b.child, mm.id FROM bases b JOIN models mm ON mm.rid = b.child WHERE b.parent_id = ?"
-            " UNION SELECT b.child, mm.id FROM bases b JOIN d ON b.parent_id = d.id"
-            " JOIN models mm ON mm.rid = b.child) SELECT rid FROM d)")
+            "m.rid IN (WITH RECURSIVE d(rid) AS ("
+            " SELECT child FROM bases WHERE parent_id = ?"
+            " UNION SELECT b.child FROM bases b JOIN d ON b.parent_rid = d.rid) SELECT rid FROM d)")
         args.append(q.base)
     return where, args
 

@@ -21,8 +21,10 @@ app = typer.Typer(
 from openpick.cli import about as _about  # noqa: E402,F401
 from openpick.cli import ask as _ask  # noqa: E402,F401
 from openpick.cli import catalog as _catalog  # noqa: E402,F401
+from openpick.cli import chat as _chat  # noqa: E402,F401
 from openpick.cli import demo as _demo  # noqa: E402,F401
 from openpick.cli import lineage as _lineage  # noqa: E402,F401
+from openpick.cli import local as _local  # noqa: E402,F401
 from openpick.cli import models as _models  # noqa: E402,F401
 from openpick.cli import openness as _openness  # noqa: E402,F401
 from openpick.cli import recommend as _recommend  # noqa: E402,F401

@@ -1,0 +1,43 @@
+"""Every model a user can run by name: the embedded ones and those in openpick.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from openpick.engines import config
+from openpick.engines.embedded import EMBEDDED
+
+
+class LocalModel(BaseModel):
+    name: str
+    engine: str
+    source: str  # embedded | config
+    status: str  # ready | missing | remote
+    target: str | None = None
+    record_id: str | None = None
+    license: str | None = None
+    install: str | None = None  # the pip command when missing
+    size_bytes: int | None = None
+    price: config.Price | None = None
+
+
+def local_models() -> list[LocalModel]:
+    out = []
+    for m in EMBEDDED.values():
+        status = m.status()
+        out.append(LocalModel(name=m.name, engine=m.engine, source="embedded", status=status,
+                              record_id=m.record_id, license=m.license,
+                              install=m.pip if status == "missing" else None,
+                              size_bytes=m.size()))
+    for name, e in config.load_models().items():
+        if e.url:
+            status = "remote"
+        else:
+            status = "ready" if Path(e.path).expanduser().exists() else "missing"
+        size = Path(e.path).stat().st_size if status == "ready" and Path(e.path).is_file() else None
+        out.append(LocalModel(name=name, engine=e.engine, source="config", status=status,
+                              target=e.target(), record_id=e.record, price=e.price,
+                              size_bytes=size))
+    return out

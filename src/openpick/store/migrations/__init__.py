@@ -1,0 +1,1 @@
+"""Numbered store migrations: `mNNNN_name.py` modules, each with an `SQL` string."""
