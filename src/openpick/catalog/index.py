@@ -64,7 +64,7 @@ CREATE INDEX bases_parent_rid ON bases(parent_rid);
 BM25_WEIGHTS = (10.0, 8.0, 3.0, 3.0, 1.0, 2.0, 0.0)
 # Relevance is exact among the first CANDIDATES matches in rowid order (the catalog's
 # static order); above that a query is too broad for its ranking to mean much.
-CANDIDATES = 2000
+CANDIDATES = 1000
 # Above this many estimated matches, walk the sort index instead of sorting matches.
 WALK_THRESHOLD = 3000
 
@@ -150,12 +150,14 @@ def _keywords(rec: ModelRecord) -> str:
 _BATCH = 2000
 
 
-def _rows(rid: int, rec: ModelRecord):
+def _rows(rid: int, rec: ModelRecord, raw_json: str | None = None):
+    """Index rows for one record. `raw_json` (the record's validated source JSON) is
+    stored as is when given, saving a re-serialisation in bulk imports."""
     d = _derive(rec)
     model = (rid, rec.id, rec.license, d["license_osi"], d["license_commercial"], rec.parameters,
              rec.release_date, d["mof_class"], d["openness"],
              memory.kv_bytes_per_token(rec.parameters, rec.features))
-    record = (rid, rec.model_dump_json(exclude_none=True, exclude_defaults=True))
+    record = (rid, raw_json or rec.model_dump_json(exclude_none=True, exclude_defaults=True))
     fts = (rid, rec.id.replace("/", " "), rec.name, rec.developer, rec.family or "",
            rec.description or "", _keywords(rec), _facet_tokens(rec, d))
     bases = [(rid, b, None, rec.base_model_relation) for b in rec.base_model]
@@ -206,7 +208,7 @@ def _rows_from_jsonl(chunk: tuple[int, list[tuple[int, str]]]) -> list:
             rec = ModelRecord.model_validate_json(line)
         except ValidationError as e:
             raise InvalidInput(f"line {lineno}: {format_validation_error(e)}") from None
-        out.append(_rows(start + i, rec))
+        out.append(_rows(start + i, rec, line))
     return out
 
 
@@ -227,53 +229,98 @@ def _jsonl_chunks(path: Path):
 
 def build_index_from_jsonl(path: Path, source: Path, fingerprint: str = "",
                            workers: int | None = None) -> int:
-    """Bulk import: JSON Lines of records → index. Validation (the costly part) runs in
-    worker processes, one per core, while this process writes SQLite; order is kept.
-    A bad line aborts the build with its line number and leaves no index behind."""
-    workers = workers or os.cpu_count() or 1
-    if workers <= 1:
-        try:
-            return _write(path, (_rows_from_jsonl(c) for c in _jsonl_chunks(source)), fingerprint)
-        except InvalidInput as e:
-            raise InvalidInput(e.message, path=str(source)) from None
-    from concurrent.futures import ProcessPoolExecutor
+    """Bulk import: JSON Lines of records → index, every line validated. A bad line
+    aborts the build naming its line, and leaves no index behind.
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        try:
+    With two or more cores, validation runs in one worker process while this one
+    writes SQLite (measured: one worker beats two on a 2-core machine, since the
+    writer needs a core too; see BENCHMARKS.md).
+    """
+    if workers is None:
+        workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+    try:
+        if workers <= 0:
+            return _write(path, (_rows_from_jsonl(c) for c in _jsonl_chunks(source)), fingerprint)
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
             return _write(path, pool.map(_rows_from_jsonl, _jsonl_chunks(source)), fingerprint)
-        except InvalidInput as e:
-            raise InvalidInput(e.message, path=str(source)) from None
+    except InvalidInput as e:
+        raise InvalidInput(e.message, path=str(source)) from None
 
 
 def _write(path: Path, row_batches: Iterable[list], fingerprint: str) -> int:
+    """Build into a temp file and rename it over `path`.
+
+    Rows are produced (validation, derived facts) in this thread while a writer thread
+    inserts the previous batch: sqlite3 releases the GIL inside SQLite, so FTS5
+    indexing overlaps with the Python work instead of following it.
+    """
+    import queue
+    import threading
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".sqlite")
     os.close(fd)
+    todo: queue.Queue = queue.Queue(maxsize=4)
+    failure: list[BaseException] = []
+    stop = threading.Event()
+    drained = threading.Event()  # the writer has taken the final None
+
+    def writer() -> None:
+        try:
+            con = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                con.execute("PRAGMA journal_mode=OFF")
+                con.execute("PRAGMA synchronous=OFF")
+                con.execute("PRAGMA cache_size=-200000")
+                con.executescript(_DDL)
+                con.execute("BEGIN")
+                n = 0
+                while (batch := todo.get()) is not None:
+                    n += len(batch)
+                    _flush(con, batch)
+                drained.set()
+                if stop.is_set():
+                    return
+                con.executemany("INSERT INTO meta VALUES (?,?)", [
+                    ("schema", SCHEMA_VERSION), ("fingerprint", fingerprint), ("count", str(n))])
+                con.execute("COMMIT")
+                con.executescript(_POST_DDL)
+                con.execute("ANALYZE")
+            finally:
+                con.close()
+        except BaseException as e:  # handed to the main thread
+            failure.append(e)
+            stop.set()
+            while not drained.is_set() and todo.get() is not None:  # unblock the producer
+                pass
+
+    thread = threading.Thread(target=writer, name="openpick-index-writer", daemon=True)
+    thread.start()
+    n = 0
     try:
-        con = sqlite3.connect(tmp, isolation_level=None)
-        con.execute("PRAGMA journal_mode=OFF")
-        con.execute("PRAGMA synchronous=OFF")
-        con.execute("PRAGMA cache_size=-200000")
-        con.executescript(_DDL)
-        con.execute("BEGIN")
-        n = 0
         for batch in row_batches:
+            if stop.is_set():
+                break
             n += len(batch)
-            _flush(con, batch)
-        con.executemany("INSERT INTO meta VALUES (?,?)",
-                        [("schema", SCHEMA_VERSION), ("fingerprint", fingerprint), ("count", str(n))])
-        con.execute("COMMIT")
-        con.executescript(_POST_DDL)
-        con.execute("ANALYZE")
-        con.close()
-        os.replace(tmp, path)
-        return n
-    except sqlite3.IntegrityError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise InvalidInput(f"cannot index the catalog: {e} (duplicate record id?)") from e
+            todo.put(batch)
     except BaseException:
+        stop.set()
+        todo.put(None)
+        thread.join()
         Path(tmp).unlink(missing_ok=True)
         raise
+    todo.put(None)
+    thread.join()
+    if failure:
+        Path(tmp).unlink(missing_ok=True)
+        e = failure[0]
+        if isinstance(e, sqlite3.IntegrityError):
+            raise InvalidInput(f"cannot index the catalog: {e} (duplicate record id?)") from e
+        raise e
+    os.replace(tmp, path)
+    return n
 
 
 def sources_fingerprint(files: Iterable[Path]) -> str:
@@ -366,9 +413,10 @@ def _match_expression(q: Query) -> tuple[str, list[str]]:
     terms: list[str] = []
     words = text_terms(q.text or "")
     if words:
-        parts.append("{id name developer family description keywords} : (" +
-                     " AND ".join(f'"{w}"*' for w in words) + ")")
-        terms += [w + "*" for w in words]
+        # Whole words, except the last, which may still be being typed: a prefix.
+        quoted = [f'"{w}"' for w in words[:-1]] + [f'"{words[-1]}"*']
+        parts.append("{id name developer family description keywords} : (" + " AND ".join(quoted) + ")")
+        terms += words[:-1] + [words[-1] + "*"]
     facets: list[str] = []
     for kind, values in (("task", q.tasks), ("domain", q.domains), ("lang", q.languages)):
         if values:
@@ -452,8 +500,9 @@ def _plan(con: sqlite3.Connection, q: Query) -> tuple[str, list[Any], bool]:
                f"JOIN models m ON m.rid = f.rowid WHERE {w} ORDER BY f.rowid LIMIT {CANDIDATES}")
         return sql, [match, *args], True
     order, index = SORTS[sort]
-    walk = True
-    if match:
+    # A lineage filter is selective (a family, not the catalog): drive from it.
+    walk = not q.base
+    if match and walk:
         total = int(con.execute("SELECT value FROM meta WHERE key='count'").fetchone()[0])
         walk = _estimate(con, terms, total) > WALK_THRESHOLD
     if match and (q.text or not walk):

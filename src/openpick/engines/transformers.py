@@ -70,8 +70,10 @@ class TransformersEngine(Engine):
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
         except ImportError:
             raise missing_extra("transformers and torch", "hf") from None
+        hf_logging.disable_progress_bar()  # stdout/stderr belong to the answer and timings
         o = self.options
         device = o.device
         if device == "auto":
