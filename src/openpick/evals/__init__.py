@@ -1,0 +1,1 @@
+"""Evaluations: suites, assertions, the runner, statistics."""
