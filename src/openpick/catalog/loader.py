@@ -25,12 +25,19 @@ def format_validation_error(err: ValidationError) -> str:
     return f"field {loc}: {first['msg']}{more}"
 
 
-def load_record_file(path: Path) -> ModelRecord:
-    """Parse one YAML record file; errors name the file, line and field."""
+def read_text(path: Path) -> str:
+    """A UTF-8 text file's contents, or a one-line InvalidInput naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidInput("not a UTF-8 text file", path=str(path)) from e
     except OSError as e:
         raise InvalidInput(f"cannot read: {e.strerror}", path=str(path)) from e
+
+
+def load_record_file(path: Path) -> ModelRecord:
+    """Parse one YAML record file; errors name the file, line and field."""
+    text = read_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -19,6 +19,7 @@ from openpick.catalog.importers import (
     yaml_error,
 )
 from openpick.catalog.schema import Component, Evaluation, ModelRecord
+from openpick.catalog.loader import read_text
 from openpick.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, int]:
 
 
 def read_front_matter(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InvalidInput("not a UTF-8 text file", path=str(path)) from e
-    except OSError as e:
-        raise InvalidInput(f"cannot read: {e.strerror}", path=str(path)) from e
+    text = read_text(path)
     block, first_line = split_front_matter(text, path)
     try:
         data = yaml.safe_load(block)

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from openpick.catalog.importers import normalize_license
 from openpick.catalog.schema import Component, ModelRecord, ReleaseLicenses
+from openpick.catalog.loader import read_text
 from openpick.errors import InvalidInput
 
 _RELEASE_TYPES = ("distribution", "code", "data", "document")
@@ -112,12 +113,7 @@ def _line_of(text: str, path_parts: list) -> int | None:
 
 
 def _load(path: Path) -> tuple[dict, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InvalidInput("not a UTF-8 text file", path=str(path)) from e
-    except OSError as e:
-        raise InvalidInput(f"cannot read: {e.strerror}", path=str(path)) from e
+    text = read_text(path)
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as e:
