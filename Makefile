@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test venv dev clean bench
+.PHONY: demo test venv dev clean bench chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,7 +24,14 @@ $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
 demo: $(VENV)/.demo-installed
 	$(BIN)/openpick demo
 
-test: $(VENV)/.dev-installed
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && apt-get install -y -q chromium; \
+	else echo "note: /usr/bin/chromium is missing; browser tests will be skipped (install Debian's chromium)"; fi
+
+test: $(VENV)/.dev-installed chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.dev-installed

@@ -91,7 +91,7 @@ def test_recommend_explains_and_respects_constraints():
     assert all("OSI-approved" in " ".join(r["reasons"]) for r in osi["recommendations"])
 
 
-def test_demo_runs_the_tour():
-    out = run("demo").stdout
+def test_tour_shows_the_catalog():
+    out = run("tour").stdout
     for needle in ("BioMistral/BioMistral-7B", "OpenMath-Mistral-7B", "OLMo", "Ranked from catalog facts"):
         assert needle in out

@@ -31,7 +31,8 @@ def make_run() -> tuple[RunInfo, list[CaseResult]]:
             grade = None if error else Grade(passed=passes, score=1.0 if passes else 0.25, assertions=[
                 AssertionResult(type="icontains", passed=passes, score=1.0 if passes else 0.0,
                                 reason="found 'paris'" if passes else f"expected 'paris' in output <{i}>"),
-                AssertionResult(type="is-json", passed=True, score=1.0, reason="valid JSON"),
+                AssertionResult(type="is-json", passed=True, score=1.0, reason="valid JSON",
+                                detail={"judge reasoning": "the <i>answer</i> is vague"} if i == 2 else None),
             ])
             results.append(CaseResult(
                 run_id="r1", model=m, case_id=f"case-{i:02d}", tags=[tag],
@@ -46,3 +47,8 @@ def make_run() -> tuple[RunInfo, list[CaseResult]]:
 @pytest.fixture
 def sample():
     return make_run()
+
+
+@pytest.fixture
+def hostile():
+    return HOSTILE

@@ -1,7 +1,8 @@
-"""`openpick demo`: the main job `make demo` runs.
+"""`openpick demo`, the main job `make demo` runs: two embedded open models compared on
+the bundled demo suite, with a terminal leaderboard and an offline HTML report.
 
-Until model comparison lands this is a catalog tour on real data: a filtered search,
-a lineage tree, an openness explanation and a recommendation.
+`openpick tour` shows the catalog side: a filtered search, a lineage tree, an openness
+explanation and a recommendation, all from bundled data.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ def _step(title: str, command: str) -> None:
 
 @app.command()
 def demo() -> None:
+    """Compare the embedded SmolLM2 and Qwen2.5-Coder models on the bundled demo suite."""
+    from openpick.cli.compare import run_demo
+
+    run_demo()
+    console.print("\nNext: `openpick tour` for the catalog, `openpick compare --help` to run your own suite.")
+
+
+@app.command()
+def tour() -> None:
     """A tour of the catalog: search, lineage, openness and a recommendation."""
     from openpick.cli.lineage import lineage
     from openpick.cli.models import list_models
@@ -36,4 +46,5 @@ def demo() -> None:
     _step("Small open models for chat that fit in 4 GB",
           "openpick recommend --task chat --license osi --fits 4GB --limit 5")
     recommend(task="chat", domain=None, language=None, license="osi", fits="4GB",
-              quant="Q4_K_M", ctx=4096, min_mof_class=None, params=None, limit=5, json_out=False)
+              quant="Q4_K_M", ctx=4096, min_mof_class=None, params=None, limit=5, run_ref=None,
+              json_out=False)

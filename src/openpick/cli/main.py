@@ -22,12 +22,15 @@ from openpick.cli import about as _about  # noqa: E402,F401
 from openpick.cli import ask as _ask  # noqa: E402,F401
 from openpick.cli import catalog as _catalog  # noqa: E402,F401
 from openpick.cli import chat as _chat  # noqa: E402,F401
+from openpick.cli import compare as _compare  # noqa: E402,F401
 from openpick.cli import demo as _demo  # noqa: E402,F401
 from openpick.cli import lineage as _lineage  # noqa: E402,F401
 from openpick.cli import local as _local  # noqa: E402,F401
 from openpick.cli import models as _models  # noqa: E402,F401
 from openpick.cli import openness as _openness  # noqa: E402,F401
 from openpick.cli import recommend as _recommend  # noqa: E402,F401
+from openpick.cli import serve as _serve  # noqa: E402,F401
+from openpick.cli import runs as _runs  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

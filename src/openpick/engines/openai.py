@@ -246,8 +246,12 @@ class OpenAIEngine(Engine):
                     continue  # blank separators, comments (":"), event/id fields
                 payload = line[5:].strip()
                 if payload == "[DONE]":
+                    # Read on to the end of the body rather than break: a fully read
+                    # response lets httpx reuse the keep-alive connection.
                     done = True
-                    break
+                    continue
+                if done:
+                    continue
                 data = self._json(payload, path)
                 text, reason = self._choice(data)
                 usage = self._usage(data, chunks) or usage
@@ -259,8 +263,11 @@ class OpenAIEngine(Engine):
             raise EngineError(f"{where}: no data for {self.options.read_timeout_s:g}s "
                               f"(after {chunks} chunks)") from e
         except httpx.HTTPError as e:
-            raise EngineError(f"{where}: stream broke after {chunks} chunks: "
-                              f"{type(e).__name__}: {e}") from e
+            # A server may drop the connection right after [DONE] (llama_cpp.server
+            # does): the answer is complete, only the keep-alive is lost.
+            if not done:
+                raise EngineError(f"{where}: stream broke after {chunks} chunks: "
+                                  f"{type(e).__name__}: {e}") from e
         if not done and finish is None:
             raise EngineError(f"{where}: stream ended early after {chunks} chunks (no [DONE])")
         if usage is None or usage.completion_tokens == 0:

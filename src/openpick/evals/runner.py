@@ -49,6 +49,11 @@ from openpick.store.runs import ResultKey, RunStore, new_run_id
 
 SERVER_ENGINES = {"openai"}
 
+# Set by a signal handler (the CLI's) as well as raising KeyboardInterrupt: a native library
+# can swallow the exception (llama.cpp calls Python back while loading a model), never the
+# flag, which the run checks between results and models.
+interrupt_requested = threading.Event()
+
 
 class RunInterrupted(OpenpickError):
     """The user stopped a run; what finished is stored and the run can be resumed."""
@@ -122,16 +127,18 @@ def _plain(obj: Any) -> Any:
     return repr(obj)
 
 
+GEN_PARAMS = ("max_tokens", "temperature", "top_p", "seed", "stop")
+
+
 def item_params(item: Any) -> dict[str, Any]:
-    """Generation parameters of a suite item (a `params` mapping or plain attributes)."""
-    params = _get(item, "params") or _get(item, "generation") or {}
-    params = _plain(params) if not isinstance(params, dict) else dict(params)
-    for k in ("max_tokens", "temperature", "top_p", "seed", "stop"):
+    """Generation parameters of a suite item that it sets (None means "not set")."""
+    params = _get(item, "params")
+    params = dict(params()) if callable(params) else dict(params or {})
+    for k in GEN_PARAMS:
         v = _get(item, k)
         if v is not None and k not in params:
             params[k] = v
-    return {k: v for k, v in params.items()
-            if k in ("max_tokens", "temperature", "top_p", "seed", "stop") and v is not None}
+    return {k: v for k, v in params.items() if k in GEN_PARAMS and v is not None}
 
 
 def item_input(item: Any) -> list[dict[str, str]] | str:
@@ -156,19 +163,47 @@ def build_request(item: Any, seed: int) -> Request:
                    **params)
 
 
+def _assertion_fingerprint(a: Any) -> Any:
+    # Parsed assertions carry compiled or loaded helpers (`prepared`) whose repr differs
+    # between processes; what was written is what identifies them.
+    if isinstance(a, (dict, str)):
+        return a
+    return {"type": _get(a, "type"), "value": _plain(_get(a, "value")),
+            "options": _plain(dict(_get(a, "options") or {})), "weight": _get(a, "weight")}
+
+
 def suite_hash(items: Sequence[Any]) -> str:
     """Content hash of what the models are asked and how answers are graded."""
     h = hashlib.sha256()
     for it in items:
-        h.update(json.dumps(_plain(it), sort_keys=True, default=repr).encode())
+        h.update(json.dumps({
+            "id": _get(it, "case_id"), "variant": _get(it, "variant") or "default",
+            "input": item_input(it), "params": item_params(it), "tags": _get(it, "tags"),
+            "threshold": _get(it, "threshold"), "weight": _get(it, "weight"),
+            "assertions": [_assertion_fingerprint(a) for a in _get(it, "assertions") or []],
+        }, sort_keys=True, default=repr).encode())
     return h.hexdigest()
 
 
 def _case_dict(item: Any) -> dict[str, Any]:
     """What `python` checks and judges see of a case."""
-    return {"id": _get(item, "case_id"), "variant": _get(item, "variant") or "default",
-            "vars": _plain(_get(item, "vars") or {}), "tags": list(_get(item, "tags") or []),
-            "input": item_input(item)}
+    if callable(getattr(item, "case_dict", None)):
+        return item.case_dict()
+    inp = item_input(item)
+    out = {"id": _get(item, "case_id"), "variant": _get(item, "variant") or "default",
+           "vars": _plain(_get(item, "vars") or {}), "tags": list(_get(item, "tags") or [])}
+    out["messages" if isinstance(inp, list) else "prompt"] = inp
+    return out
+
+
+def _judge_model(item: Any) -> str | None:
+    """A `judge` assertion may name its judge model (`model: qwen2.5-coder-0.5b`)."""
+    for a in _get(item, "assertions") or []:
+        if _get(a, "base") == "judge":
+            model = (_get(a, "options") or {}).get("model")
+            if model:
+                return model
+    return None
 
 
 # -- grading -----------------------------------------------------------------------------
@@ -367,7 +402,7 @@ class Runner:
         else:
             run = run.model_copy(update={"status": "running", "finished_at": None,
                                          "planned": planned})
-            self.store.update(run)
+            self.store.claim(run)
         return run
 
     def _models(self, run: RunInfo, options: RunOptions) -> list[_Model]:
@@ -401,6 +436,7 @@ class Runner:
     def run(self, run: RunInfo, items: Sequence[Any], options: RunOptions) -> list[CaseResult]:
         """Run what is missing or errored; returns every result of the run."""
         self.stop.clear()
+        interrupt_requested.clear()
         models = self._models(run, options)
         done = self.store.done_keys(run.id)
         plans = [(m, self._tasks(run, m, items, options, done)) for m in models]
@@ -408,12 +444,14 @@ class Runner:
         self.progress.start(run, {m.info.name: (per_model, per_model - len(t)) for m, t in plans})
         try:
             for m, tasks in plans:
+                _check_interrupt()
                 if tasks:
                     self._run_model(run, m, tasks, options)
                     # The identity learned on load goes into the run record.
                     run = run.model_copy(update={"models": [mi if mi.name != m.info.name
                                                             else m.info for mi in run.models]})
                     self.store.update(run)
+            _check_interrupt()
         except KeyboardInterrupt:
             self.stop.set()
             run = run.model_copy(update={"status": "interrupted"})
@@ -435,8 +473,7 @@ class Runner:
         engine_box: dict[str, Engine] = {}
         ctx = None
         if any(t.cached is None for t in tasks):
-            ctx = self.pool.use(m.spec.name if m.spec.source != "spec" else m.info.name,
-                                m.options or None)
+            ctx = self.pool.use(m.info.name, options.engine_options.get(m.info.name) or None)
             try:
                 if m.local:
                     _reset_peak_rss()
@@ -491,6 +528,7 @@ class Runner:
         remaining = len(tasks)
         try:
             while remaining:
+                _check_interrupt()
                 try:
                     first = out.get(timeout=0.25)
                 except queue.Empty:
@@ -512,9 +550,11 @@ class Runner:
             leftovers = []
             while True:
                 try:
-                    leftovers.append(out.get_nowait())
+                    x = out.get_nowait()
                 except queue.Empty:
                     break
+                if not isinstance(x, BaseException):
+                    leftovers.append(x)
             self._commit(leftovers)
             raise
 
@@ -603,8 +643,10 @@ class Runner:
     def _grade(self, m: _Model, item: Any, res: Result) -> Grade:
         if not (_get(item, "assertions") or []):
             return no_assertions_grade()
+        judge_model = _judge_model(item) or self.judge_model
+        judge = (lambda prompt: self._judge(judge_model, prompt)) if judge_model else None
         context = {"case": _case_dict(item), "result": res, "cost_usd": case_cost(m.info, res),
-                   "judge": self._judge}
+                   "judge": judge}
         try:
             return self.grader(item, res.text, context)
         except Exception as e:  # noqa: BLE001 - a broken check fails its case, not the run
@@ -614,13 +656,16 @@ class Runner:
     judge_model: str | None = None
     judge_max_tokens: int = 512
 
-    def _judge(self, prompt: str) -> str:
-        if not self.judge_model:
-            raise InvalidInput("this suite has judge assertions: choose the judge model with "
-                               "--judge MODEL")
-        with self._judge_lock, self.pool.use(self.judge_model) as engine:
+    def _judge(self, model: str, prompt: str) -> str:
+        # One judge request at a time: a local judge model is not re-entrant.
+        with self._judge_lock, self.pool.use(model) as engine:
             return engine.complete(Request.chat(prompt, max_tokens=self.judge_max_tokens,
                                                 temperature=0.0, seed=0)).text
+
+
+def _check_interrupt() -> None:
+    if interrupt_requested.is_set():
+        raise KeyboardInterrupt
 
 
 def _error_text(e: BaseException) -> str:

@@ -11,8 +11,8 @@ Choices, stated once:
   mean score), so three repeats do not pretend to be three independent cases.
 - An engine error counts as a failure with score 0 (the model gave no usable answer) and is
   also counted on its own, so an unreliable setup is visible rather than silently dropped.
-- Timings come from results that were actually generated; cache hits replay old timings
-  and are used only when nothing else exists.
+- Timings come from results without an engine error; a cache hit carries the timings it
+  was first measured with (the runner keeps them), so it counts like any other.
 - Cost: a price table (USD per 1M input/output tokens) prices each result's own tokens;
   a self-hosted model is priced as machine USD/hour × the wall time it took. The single
   "blended" price weighs input:output 3:1, as public leaderboards do.
@@ -25,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from openpick.evals import stats
@@ -89,7 +88,9 @@ class EntrySummary(_Base):
 
 
 class Pairwise(_Base):
-    """Two entries on the cases both answered."""
+    """Two entries on the cases both answered. Both tests are shown; the verdict rests on
+    the one `stats.verdict` picks up front (McNemar for pass/fail, the bootstrap when
+    scores are partial), never on whichever p is smaller."""
 
     a: str
     b: str
@@ -98,9 +99,11 @@ class Pairwise(_Base):
     b_only: int
     mcnemar_p: float
     score_diff: float            # mean(B) - mean(A)
-    score_low: float
+    score_low: float             # paired bootstrap 95% interval
     score_high: float
     bootstrap_p: float
+    test: str                    # the test the verdict rests on: "mcnemar" or "bootstrap"
+    p: float                     # that test's p-value
     better: str | None = None    # label of the significantly better one, if any
     verdict: str                 # plain words, e.g. "B is better than A on this suite, p = 0.003"
     detail: str = ""             # the counts behind the verdict
@@ -179,10 +182,6 @@ def _by_entry(results: Iterable[CaseResult]) -> dict[tuple[str, str], dict[str, 
 # --- measurements ------------------------------------------------------------------
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
-
-
 def _decode_speed(r: CaseResult) -> float | None:
     if r.decode_tok_s:
         return r.decode_tok_s
@@ -193,13 +192,12 @@ def _decode_speed(r: CaseResult) -> float | None:
 
 
 def _timings(e: EntrySummary, results: list[CaseResult], info: ModelInfo | None) -> None:
-    fresh = [r for r in results if not r.cached and r.error is None]
-    if not fresh:
-        fresh = [r for r in results if r.error is None]
-        e.timed_from_cache = bool(fresh)
-    e.latency_p50_s = _pct([r.total_s for r in fresh if r.total_s is not None], 50)
-    e.latency_p95_s = _pct([r.total_s for r in fresh if r.total_s is not None], 95)
-    e.ttft_p50_s = _pct([r.ttft_s for r in fresh if r.ttft_s is not None], 50)
+    # Cache hits keep the timings they were measured with, so they count as measurements.
+    fresh = [r for r in results if r.error is None]
+    e.timed_from_cache = bool(fresh) and all(r.cached for r in fresh)
+    e.latency_p50_s = stats.percentile([r.total_s for r in fresh if r.total_s is not None], 50)
+    e.latency_p95_s = stats.percentile([r.total_s for r in fresh if r.total_s is not None], 95)
+    e.ttft_p50_s = stats.percentile([r.ttft_s for r in fresh if r.ttft_s is not None], 50)
     speeds = [s for r in fresh if (s := _decode_speed(r))]
     e.output_tok_s = statistics.median(speeds) if speeds else None
     ok = [r for r in results if r.error is None]
@@ -291,39 +289,21 @@ def _tags(agg: dict[str, _Case]) -> list[TagStat]:
 # --- pairwise ----------------------------------------------------------------------
 
 
-def fmt_p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def _pair(a: str, b: str, ca: dict[str, _Case], cb: dict[str, _Case]) -> Pairwise | None:
     shared = sorted(set(ca) & set(cb))
     if not shared:
         return None
-    a_only = sum(1 for c in shared if ca[c].passed and not cb[c].passed)
-    b_only = sum(1 for c in shared if cb[c].passed and not ca[c].passed)
-    p = stats.mcnemar_exact(a_only, b_only)
-    diff, low, high, bp = stats.paired_bootstrap([ca[c].score for c in shared],
-                                                 [cb[c].score for c in shared])
-    pw = Pairwise(a=a, b=b, n=len(shared), a_only=a_only, b_only=b_only, mcnemar_p=p,
-                  score_diff=diff, score_low=low, score_high=high, bootstrap_p=bp, verdict="")
-    pw.better, pw.verdict = _verdict(pw)
-    pw.detail = (f"{a} alone passes {a_only}, {b} alone passes {b_only} of {len(shared)} cases; "
-                 f"mean score {b} − {a} = {diff:+.2f} [{low:+.2f}, {high:+.2f}]")
-    return pw
-
-
-def _verdict(pw: Pairwise) -> tuple[str | None, str]:
-    """Plain words. Pass/fail decides first (what the user asked the suite to check);
-    scores speak only when pass/fail cannot tell the two apart."""
-    if pw.mcnemar_p < ALPHA and pw.a_only != pw.b_only:
-        win, lose = (pw.b, pw.a) if pw.b_only > pw.a_only else (pw.a, pw.b)
-        return win, f"{win} is better than {lose} on this suite, {fmt_p(pw.mcnemar_p)}"
-    if pw.bootstrap_p < ALPHA and pw.score_diff != 0 and (pw.score_low > 0 or pw.score_high < 0):
-        win, lose = (pw.b, pw.a) if pw.score_diff > 0 else (pw.a, pw.b)
-        return win, (f"{win} scores higher than {lose} on this suite, {fmt_p(pw.bootstrap_p)} "
-                     f"(pass/fail alone shows no significant difference)")
-    return None, (f"no significant difference between {pw.a} and {pw.b} on {pw.n} cases "
-                  f"({fmt_p(pw.mcnemar_p)})")
+    pa, pb = [ca[c].passed for c in shared], [cb[c].passed for c in shared]
+    sa, sb = [ca[c].score for c in shared], [cb[c].score for c in shared]
+    m = stats.mcnemar(pa, pb)
+    bs = stats.paired_bootstrap(sa, sb)
+    v = stats.verdict(a, b, pa, pb, sa, sb, alpha=ALPHA)
+    # stats' "no difference" sentence names no models; a list of pairs needs them
+    text = v.text if v.winner else f"{a} vs {b}: {v.text}"
+    return Pairwise(a=a, b=b, n=len(shared), a_only=m.a_only, b_only=m.b_only,
+                    mcnemar_p=m.p_value, score_diff=bs.diff, score_low=bs.low, score_high=bs.high,
+                    bootstrap_p=bs.p_value, test=v.test, p=v.p_value, better=v.winner,
+                    verdict=text, detail=v.detail)
 
 
 # --- Pareto ------------------------------------------------------------------------
@@ -364,7 +344,7 @@ def summarize(run: RunInfo, results: list[CaseResult]) -> RunReport:
     entries.sort(key=lambda e: (-e.pass_rate, -e.mean_score, e.label))
     pairs = [p for i, ea in enumerate(entries) for eb in entries[i + 1:]
              if (p := _pair(ea.label, eb.label, cases[ea.label], cases[eb.label]))]
-    notes = _notes(entries, run)
+    notes = _notes(entries)
     if len(pairs) > 1:
         notes.append(f"{len(pairs)} pairwise tests, each at 5% and not corrected for multiple "
                      "comparisons: treat a p near 0.05 as a hint, not a finding")
@@ -378,7 +358,7 @@ def summarize(run: RunInfo, results: list[CaseResult]) -> RunReport:
         n_cases=len({c for agg in cases.values() for c in agg}), notes=notes)
 
 
-def _notes(entries: list[EntrySummary], run: RunInfo) -> list[str]:
+def _notes(entries: list[EntrySummary]) -> list[str]:
     notes = []
     for e in entries:
         if e.errors:
@@ -386,7 +366,7 @@ def _notes(entries: list[EntrySummary], run: RunInfo) -> list[str]:
         if e.cost_per_case_usd is None:
             notes.append(f"{e.label}: no cost (no price per token and no machine price per hour)")
         if e.timed_from_cache:
-            notes.append(f"{e.label}: every result came from the cache; timings are from the first run")
+            notes.append(f"{e.label}: every result came from the cache; timings are from the run that first measured them")
     if any(e.n_cases < 30 for e in entries):
         notes.append("fewer than 30 cases per model: intervals are wide, differences hard to prove")
     return notes

@@ -6,6 +6,8 @@ its numbers the same way everywhere.
 
 from __future__ import annotations
 
+import math
+
 MOF_NAMES = {1: "Class I", 2: "Class II", 3: "Class III"}
 
 
@@ -27,7 +29,8 @@ def money(usd: float | None) -> str:
         return f"${usd:,.0f}"
     if usd >= 0.01:
         return f"${usd:.2f}"
-    return f"${usd:.2g}"
+    digits = 1 - math.floor(math.log10(usd))   # two significant digits, never "5e-05"
+    return f"${usd:.{digits}f}"
 
 
 def seconds(s: float | None) -> str:

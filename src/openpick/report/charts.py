@@ -6,6 +6,8 @@ tags), so a report says so instead of drawing an empty axis.
 
 from __future__ import annotations
 
+from html import escape
+
 import plotly.graph_objects as go
 
 from openpick.evals.summary import EntrySummary, RunReport
@@ -15,13 +17,18 @@ FRONTIER = "#d62728"
 POINT = "#1f77b4"
 
 
+def _plain(text: str) -> str:
+    """Plotly renders a subset of HTML in labels; show names and tags as typed."""
+    return escape(text, quote=False)
+
+
 def _scatter(entries: list[EntrySummary], xs: list[float], front: list[str], *,
              title: str, x_title: str, hover_x: str, log_x: bool) -> go.Figure:
     on = [e.label in front for e in entries]
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=xs, y=[e.pass_rate * 100 for e in entries], mode="markers+text",
-        text=[e.label for e in entries], textposition="top center", name="models",
+        text=[_plain(e.label) for e in entries], textposition="top center", name="models",
         marker={"size": [14 if o else 10 for o in on], "color": [FRONTIER if o else POINT for o in on],
                 "symbol": ["star" if o else "circle" for o in on]},
         error_y={"type": "data", "symmetric": False,
@@ -67,7 +74,7 @@ def quality_vs_speed(report: RunReport) -> go.Figure | None:
 def tag_heatmap(report: RunReport) -> go.Figure | None:
     if not report.tags:
         return None
-    labels = [e.label for e in report.entries]
+    labels = [_plain(e.label) for e in report.entries]
     z, text = [], []
     for tag in report.tags:
         row, trow = [], []
@@ -78,7 +85,7 @@ def tag_heatmap(report: RunReport) -> go.Figure | None:
         z.append(row)
         text.append(trow)
     fig = go.Figure(go.Heatmap(
-        z=z, x=labels, y=report.tags, text=text, texttemplate="%{text}", zmin=0, zmax=100,
+        z=z, x=labels, y=[_plain(t) for t in report.tags], text=text, texttemplate="%{text}", zmin=0, zmax=100,
         colorscale="RdYlGn", colorbar={"title": "pass %"},
         hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>"))
     fig.update_layout(template=TEMPLATE, title="Pass rate by tag",

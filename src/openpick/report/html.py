@@ -40,7 +40,7 @@ def matrix(report: RunReport, results: list[CaseResult]) -> list[dict]:
     for r in results:
         cells[r.case_id][labels[(r.model, r.variant)]].append(r)
     rows = []
-    for cid in sorted(cells):
+    for cid in cells:  # the order the runner produced: the suite's order
         by_label = cells[cid]
         first = next(iter(by_label.values()))[0]
         outcomes = {result_passed(r) for rs in by_label.values() for r in rs}

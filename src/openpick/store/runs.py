@@ -9,13 +9,15 @@ only ever replaced when it was an error: resuming cannot duplicate or redo finis
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import uuid
 from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from openpick.errors import NotFound
+from openpick.errors import InvalidInput, NotFound
 from openpick.evals.types import CaseResult, RunInfo
 from openpick.store.db import connect, now, transaction
 
@@ -47,6 +49,26 @@ class RunSummaryRow(BaseModel):
     errors: int
 
 
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process that last ran a run still lives (on this machine)."""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -64,17 +86,28 @@ class RunStore:
         t = now()
         self.conn.execute(
             "INSERT INTO runs (id, key, suite, suite_path, suite_hash, status, planned, info, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run.id, key, run.suite, run.suite_path, run.suite_hash, run.status, run.planned,
-             run.model_dump_json(), run.created_at, t))
+             run.model_dump_json(), this_process(), run.created_at, t))
 
     def update(self, run: RunInfo) -> None:
         """Rewrite a run's info and status (models' identities, planned count, end time)."""
         self.conn.execute(
             "UPDATE runs SET status = ?, planned = ?, info = ?, suite_hash = ?, updated_at = ?, "
-            "finished_at = ? WHERE id = ?",
+            "finished_at = ?, owner = ? WHERE id = ?",
             (run.status, run.planned, run.model_dump_json(), run.suite_hash, now(),
-             run.finished_at, run.id))
+             run.finished_at, this_process(), run.id))
+
+    def claim(self, run: RunInfo) -> None:
+        """Take over a run to continue it; refuses one that a live process is running."""
+        with transaction(self.conn):
+            row = self.conn.execute("SELECT status, owner FROM runs WHERE id = ?",
+                                    (run.id,)).fetchone()
+            if row is not None and row["status"] == "running" and owner_alive(row["owner"]):
+                pid = row["owner"].rpartition(":")[2]
+                raise InvalidInput(f"run {run.id} is being run by process {pid}; wait for it "
+                                   "to finish or stop it first")
+            self.update(run)
 
     def find_unfinished(self, key: str) -> RunInfo | None:
         """The latest run with the same key that did not finish (killed, interrupted)."""

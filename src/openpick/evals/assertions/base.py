@@ -32,7 +32,8 @@ class Assertion:
     prepared: Any = None
 
     def with_value(self, value: Any, options: Mapping[str, Any] | None = None) -> Assertion:
-        return replace(self, value=value, options=dict(self.options if options is None else options))
+        opts = self.options if options is None else options
+        return replace(self, value=value, options=dict(opts))
 
 
 @dataclass

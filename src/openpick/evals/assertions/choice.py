@@ -49,4 +49,5 @@ def choice(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
     got = read_choice(output, a.prepared)
     if got is None:
         return Outcome(False, f"no choice letter found (expected {a.value})")
-    return Outcome(got == a.value, f"chose {got}" + ("" if got == a.value else f", expected {a.value}"))
+    ok = got == a.value
+    return Outcome(ok, f"chose {got}" + ("" if ok else f", expected {a.value}"))

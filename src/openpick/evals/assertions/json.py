@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from openpick.evals.assertions.base import Assertion, GradeContext, Outcome, register, short
+from openpick.evals.assertions.base import Assertion, GradeContext, Outcome, register
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 _MISSING = object()
@@ -139,8 +139,12 @@ def json_path(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
         return Outcome(True, f"{a.value} exists")
     want = a.options["equals"]
     ok = _same(found, want)
-    return Outcome(ok, f"{a.value} = {short(json.dumps(found, ensure_ascii=False))}"
-                   + ("" if ok else f", expected {short(json.dumps(want, ensure_ascii=False))}"))
+    return Outcome(ok, f"{a.value} = {_show(found)}" + ("" if ok else f", expected {_show(want)}"))
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    s = json.dumps(value, ensure_ascii=False, default=str)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def _same(found: Any, want: Any) -> bool:

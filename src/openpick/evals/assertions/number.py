@@ -50,14 +50,24 @@ def answer_numbers(output: str, pick: str = "last") -> list[float]:
     """The candidate answer(s): one number, or all of them for pick=any."""
     if pick != "any":
         for marker in _MARKERS:
-            hits = [numbers(m.group(1)) for m in marker.finditer(output)]
-            hits = [h for h in hits if h]
+            hits = [_marked(m.group(1)) for m in marker.finditer(output)]
+            hits = [h for h in hits if h is not None]
             if hits:
-                return [hits[-1][0]]
+                return [hits[-1]]
     found = numbers(output)
     if not found or pick == "any":
         return found
     return [found[0] if pick == "first" else found[-1]]
+
+
+def _marked(text: str) -> float | None:
+    """The number a marker points at: "answer is 42." → 42; "answer is 12 + 30 = 42" → 42."""
+    if "=" in text:
+        after = numbers(text.rsplit("=", 1)[1])
+        if after:
+            return after[0]
+    found = numbers(text)
+    return found[0] if found else None
 
 
 def _parse_tolerance(tol) -> tuple[float, bool]:
@@ -80,7 +90,8 @@ def _prepare(a: Assertion, base_dir: Path | None) -> Assertion:
     try:
         tol, relative = _parse_tolerance(a.options.get("tolerance"))
     except (TypeError, ValueError):
-        raise ValueError(f"{a.type}: tolerance must be a number or a percentage like '1%'") from None
+        raise ValueError(
+            f"{a.type}: tolerance must be a number or a percentage like '1%'") from None
     if tol < 0:
         raise ValueError(f"{a.type}: tolerance must be >= 0")
     pick = a.options.get("pick", "last")
@@ -100,7 +111,8 @@ def number(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
         return Outcome(False, "no number in the output")
     for got in found:
         if abs(got - want) <= allowed:
-            return Outcome(True, f"answer {_fmt(got)} is within {_fmt(allowed)} of {_fmt(want)}")
+            within = f" within {_fmt(allowed)} of " if tol else " = "
+            return Outcome(True, f"answer {_fmt(got)}{within}{_fmt(want)}")
     shown = ", ".join(_fmt(x) for x in found[:5])
     return Outcome(False, f"answer {shown} is not {_fmt(want)}"
                    + (f" ± {_fmt(allowed)}" if tol else ""))

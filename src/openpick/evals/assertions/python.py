@@ -64,7 +64,8 @@ def _inline(code: str) -> Any:
     try:
         exec(compile(source, "<python assertion>", "exec"), namespace)
     except SyntaxError as e:
-        raise ValueError(f"python: inline code does not compile: {e.msg} (line {e.lineno})") from None
+        raise ValueError(
+            f"python: inline code does not compile: {e.msg} (line {e.lineno})") from None
     return namespace["check"]
 
 

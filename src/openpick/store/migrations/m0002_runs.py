@@ -15,6 +15,7 @@ CREATE TABLE runs (
     status       TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted', 'failed')),
     planned      INTEGER NOT NULL DEFAULT 0,
     info         TEXT NOT NULL,
+    owner        TEXT,
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
     finished_at  TEXT
