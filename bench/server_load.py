@@ -47,7 +47,7 @@ def start_server(port: int, logdir: Path) -> subprocess.Popen:
     env.pop("OPENPICK_API_KEY", None)
     log = logdir / "server.log"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from openpick.cli.main import main; main()", "serve",
+        [sys.executable, "-c", os.environ.get("BENCH_PRE", "") + "from openpick.cli.main import main; main()", "serve",
          "--port", str(port), "--model", "echo=fake:echo", "--log-level", "warning"],
         stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=logdir)
     deadline = time.monotonic() + 60

@@ -96,4 +96,4 @@ def tag_heatmap(report: RunReport) -> go.Figure | None:
 
 def to_div(fig: go.Figure) -> str:
     """The figure as an HTML fragment that expects plotly.js already on the page."""
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
