@@ -47,7 +47,7 @@ def start_server(port: int, logdir: Path) -> subprocess.Popen:
     env.pop("OPENPICK_API_KEY", None)
     log = logdir / "server.log"
     proc = subprocess.Popen(
-        [sys.executable, "-c", os.environ.get("BENCH_PRE", "") + "from openpick.cli.main import main; main()", "serve",
+        [sys.executable, "-c", "from openpick.cli.main import main; main()", "serve",
          "--port", str(port), "--model", "echo=fake:echo", "--log-level", "warning"],
         stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=logdir)
     deadline = time.monotonic() + 60
@@ -63,57 +63,101 @@ def start_server(port: int, logdir: Path) -> subprocess.Popen:
     raise SystemExit("server did not start")
 
 
-async def one(client: httpx.AsyncClient, url: str) -> tuple[float, float, int]:
+class Connection:
+    """A bare keep-alive HTTP/1.1 connection. The load generator shares 2 cores with the
+    server, and httpx's pool spent 3x the server's CPU at 64 streams, so the client speaks
+    just enough HTTP itself: one POST, a chunked SSE answer, read to the end."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+        payload = json.dumps(BODY).encode()
+        self.request = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                        f"Content-Type: application/json\r\nContent-Length: {len(payload)}"
+                        f"\r\n\r\n").encode() + payload
+
+    async def post(self) -> tuple[int, str, float | None]:
+        """(status, body, time of the first non-empty content event)."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(self.request)
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        status = int(head.split(" ", 2)[1])
+        first = None
+        parts: list[bytes] = []
+        if "transfer-encoding: chunked" in head:
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                data = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                if first is None and b'"content":"' in data and b'"content":""' not in data:
+                    first = time.perf_counter()
+                parts.append(data[:-2])
+        else:
+            length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+            parts.append(await self.reader.readexactly(length))
+        if "connection: close" in head:
+            self.close()
+        return status, b"".join(parts).decode(), first
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
+async def one(conn: Connection) -> tuple[float, float, int]:
     t0 = time.perf_counter()
-    first = None
-    text: list[str] = []
-    done = False
-    async with client.stream("POST", url, json=BODY) as r:
-        if r.status_code != 200:
-            raise RuntimeError(f"status {r.status_code}")
-        async for line in r.aiter_lines():
-            if not line.startswith("data: "):
-                continue
-            if line == "data: [DONE]":
-                done = True
-                continue
-            chunk = json.loads(line[6:])
-            if "error" in chunk:
-                raise RuntimeError(chunk["error"]["message"])
-            piece = chunk["choices"][0]["delta"].get("content") if chunk["choices"] else None
-            if piece:
-                first = first or time.perf_counter()
-                text.append(piece)
+    status, body, first = await conn.post()
     end = time.perf_counter()
-    if not done or "".join(text) != WORDS:
+    if status != 200:
+        raise RuntimeError(f"status {status}: {body[:200]}")
+    text, done = [], False
+    for event in body.split("\n\n"):
+        if not event.startswith("data: "):
+            continue
+        if event == "data: [DONE]":
+            done = True
+            continue
+        chunk = json.loads(event[6:])
+        if "error" in chunk:
+            raise RuntimeError(chunk["error"]["message"])
+        piece = chunk["choices"][0]["delta"].get("content") if chunk["choices"] else None
+        if piece:
+            text.append(piece)
+    if not done or "".join(text) != WORDS or first is None:
         raise RuntimeError("incomplete or wrong answer")
     return first - t0, end - t0, len(text)
 
 
-async def run(url: str, clients: int, seconds: float) -> dict:
+async def run(host: str, port: int, clients: int, seconds: float) -> dict:
     ttfts: list[float] = []
     totals: list[float] = []
     errors: list[str] = []
     tokens = 0
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60), limits=limits) as client:
-        async def worker():
-            nonlocal tokens
+    async def worker():
+        nonlocal tokens
+        conn = Connection(host, port)
+        try:
             while time.perf_counter() < deadline:
                 try:
-                    ttft, total, n = await one(client, url)
+                    ttft, total, n = await asyncio.wait_for(one(conn), 60)
                 except Exception as e:  # counted, reported, never retried
                     errors.append(f"{type(e).__name__}: {e}")
+                    conn.close()
                     continue
                 ttfts.append(ttft)
                 totals.append(total)
                 tokens += n
+        finally:
+            conn.close()
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*[worker() for _ in range(clients)])
-        wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    await asyncio.gather(*[worker() for _ in range(clients)])
+    wall = time.perf_counter() - t0
     return {"clients": clients, "seconds": round(wall, 1), "requests": len(totals),
             "errors": len(errors), "error_samples": errors[:5],
             "requests_per_s": round(len(totals) / wall, 1),
@@ -141,11 +185,10 @@ def main() -> None:
     logdir = Path(tempfile.mkdtemp(prefix="openpick-bench-load-"))
     port = free_port()
     proc = start_server(port, logdir)
-    url = f"http://127.0.0.1:{port}/v1/chat/completions"
     try:
-        asyncio.run(run(url, 4, 2))  # warm-up
-        floor = asyncio.run(run(url, 1, min(10, args.seconds)))
-        loaded = asyncio.run(run(url, args.clients, args.seconds))
+        asyncio.run(run("127.0.0.1", port, 4, 2))  # warm-up
+        floor = asyncio.run(run("127.0.0.1", port, 1, min(10, args.seconds)))
+        loaded = asyncio.run(run("127.0.0.1", port, args.clients, args.seconds))
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     finally:
         proc.terminate()
