@@ -135,6 +135,9 @@ def test_completions_plain_echo_and_stream(client):
     ({"logprobs": True}, "logprobs"),
     ({"messages": []}, "messages"),
     ({"messages": [{"role": "tool", "content": "x"}]}, "messages.0.role"),
+    ({"response_format": {"type": "json_object"}}, "response_format"),
+    ({"logit_bias": {"50256": -100}}, "logit_bias"),
+    ({"stop": "x" * 300}, "stop"),
 ])
 def test_invalid_requests_are_400_in_openai_shape(client, body, param):
     r = client.post("/v1/chat/completions", json={

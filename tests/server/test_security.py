@@ -30,7 +30,7 @@ def client_for(**settings) -> TestClient:
     return TestClient(app, base_url="http://127.0.0.1")
 
 
-# -- binding --------------------------------------------------------------------------------------
+# -- binding -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.com"])
 def test_non_loopback_without_key_is_refused(host):
@@ -62,7 +62,7 @@ def test_key_comes_from_the_named_env_var(monkeypatch):
     assert s.api_key == KEY and KEY not in repr(s)
 
 
-# -- auth ------------------------------------------------------------------------------------------
+# -- auth --------------------------------------------------------------------------------------
 
 def test_bearer_key_guards_the_api():
     with client_for(api_key=KEY) as c:
@@ -83,7 +83,8 @@ def test_bearer_key_guards_the_api():
 def test_ui_login_sets_a_session_cookie():
     with client_for(api_key=KEY) as c:
         r = c.get("/private-page?tab=2", follow_redirects=False)
-        assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fprivate-page%3Ftab%3D2"
+        assert r.status_code == 303
+        assert r.headers["location"] == "/login?next=%2Fprivate-page%3Ftab%3D2"
         assert "password" in c.get("/login").text
         bad = c.post("/login", data={"key": "nope"}, follow_redirects=False)
         assert bad.status_code == 401 and COOKIE not in bad.cookies
@@ -111,7 +112,7 @@ def test_without_a_key_pages_are_open():
         assert c.get("/private-page").json() == {"ok": True}
 
 
-# -- limits ----------------------------------------------------------------------------------------
+# -- limits ------------------------------------------------------------------------------------
 
 def test_body_size_limit():
     with client_for(max_body_bytes=2048) as c:
@@ -138,7 +139,7 @@ def test_message_limits_and_token_cap():
         assert r.status_code == 400 and r.json()["error"]["param"] == "prompt"
 
 
-# -- browsers ----------------------------------------------------------------------------------------
+# -- browsers ----------------------------------------------------------------------------------
 
 def test_cors_is_off_unless_configured():
     with client_for() as c:
@@ -168,7 +169,7 @@ def test_foreign_host_header_is_refused_on_an_open_loopback_server():
         assert c.get("/v1/models", headers={"Host": "localhost:8080"}).status_code == 200
 
 
-# -- names, never paths -------------------------------------------------------------------------------
+# -- names, never paths ------------------------------------------------------------------------
 
 def test_model_names_never_reach_the_file_system(tmp_path, monkeypatch):
     gguf = tmp_path / "model.gguf"

@@ -31,6 +31,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from openpick import __version__ as VERSION
 from openpick.engines.base import Request as EngineRequest
 from openpick.engines.pool import ModelPool
+from openpick.errors import OpenpickError
 from openpick.server import auth, openai_api
 from openpick.server.auth import ApiError, error_body, is_authorized, require_api_key
 from openpick.server.metrics import Metrics
@@ -162,6 +163,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
                         headers=getattr(exc, "headers", None))
 
 
+async def _openpick_error(request: Request, exc: OpenpickError) -> JSONResponse:
+    # A problem on the server's side (its openpick.toml, a model file): say what, as a 503.
+    _count(request, 503, "server_config")
+    return JSONResponse(error_body(str(exc), "server_error", code="server_config"),
+                        status_code=503)
+
+
 async def _login_required(request: Request, exc: auth.LoginRequired) -> Response:
     return auth.login_redirect(exc)
 
@@ -196,6 +204,7 @@ def create_app(settings: Settings | None = None, *, pool: ModelPool | None = Non
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(auth.LoginRequired, _login_required)
+    app.add_exception_handler(OpenpickError, _openpick_error)
     app.add_exception_handler(Exception, _unexpected)
 
     app.include_router(openai_api.router)
@@ -272,6 +281,7 @@ def _draining_server(app: FastAPI, config):
 def serve(settings: Settings, *, pool: ModelPool | None = None, log_level: str = "info") -> None:
     """Run the server in the foreground until Ctrl-C / SIGTERM (then streams get the grace)."""
     settings.check()
+    ModelNames(settings.models).names()  # a broken openpick.toml stops us here, in one line
     app = create_app(settings, pool=pool)
     _draining_server(app, _uvicorn_config(app, settings, log_level=log_level)).run()
 

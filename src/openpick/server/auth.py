@@ -152,7 +152,9 @@ async def _form(request: Request) -> dict[str, str]:
             data = json.loads(raw or b"{}")
         except ValueError:
             return {}
-        return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(v, str)}
     pairs = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=10)
     return {k: v[0] for k, v in pairs.items()}
 

@@ -29,6 +29,7 @@ from openpick.server.routes import Run
 log = logging.getLogger("openpick.server")
 
 INT64 = 2**63
+MAX_STOP_CHARS = 256  # matching cost grows with the square of a stop string's length
 
 
 class _Body(BaseModel):
@@ -71,6 +72,9 @@ class ChatCompletionRequest(_Sampling):
     max_completion_tokens: int | None = Field(None, ge=1)
     logprobs: bool | None = None
     tools: list[dict] | None = None
+    functions: list[dict] | None = None
+    response_format: dict | None = None
+    logit_bias: dict[str, float] | None = None
 
 
 class CompletionRequest(_Sampling):
@@ -147,6 +151,9 @@ def _stops(body: _Sampling, limit: int) -> list[str]:
     stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
     if len(stops) > limit:
         raise ApiError(400, f"at most {limit} stop sequences", param="stop")
+    if any(len(s) > MAX_STOP_CHARS for s in stops):
+        raise ApiError(400, f"stop sequences are at most {MAX_STOP_CHARS} characters",
+                       param="stop")
     return [s for s in stops if s]
 
 
@@ -166,8 +173,12 @@ def _common(body: _Sampling, settings, max_tokens: int) -> dict:
 def chat_request(body: ChatCompletionRequest, settings) -> EngineRequest:
     if body.logprobs:
         raise ApiError(400, "logprobs are not supported", param="logprobs")
-    if body.tools:
-        raise ApiError(400, "tools are not supported", param="tools")
+    for name in ("tools", "functions", "logit_bias"):
+        if getattr(body, name):
+            raise ApiError(400, f"{name} are not supported", param=name)
+    if body.response_format and body.response_format.get("type", "text") != "text":
+        raise ApiError(400, "only response_format type 'text' is supported",
+                       param="response_format")
     if len(body.messages) > settings.max_messages:
         raise ApiError(400, f"{len(body.messages)} messages; this server allows at most "
                             f"{settings.max_messages}", param="messages")
@@ -439,8 +450,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     state = _state(request)
     req = chat_request(body, state.settings)
     include = bool(body.stream_options and body.stream_options.include_usage)
-    return await _generate(state, request, "/v1/chat/completions", body.model, req, bool(body.stream), include,
-                           _Shape("chat"))
+    return await _generate(state, request, "/v1/chat/completions", body.model, req,
+                           bool(body.stream), include, _Shape("chat"))
 
 
 @router.post("/v1/completions")

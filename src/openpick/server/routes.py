@@ -9,16 +9,16 @@ NAME=SPEC`), and the routes and aliases of openpick.toml:
 
     [routes.fast]
     fallback = ["qwen2.5-coder-0.5b", "smollm2-135m"]   # tried in order
-    timeout_s = 20                                      # per model, until its first token
+    timeout_s = 20          # per model but the last, until its first token
 
 A route tries its models in order: the next one when a model fails to load, fails before
-its first token, or gives no token within `timeout_s`. Once a token has been sent, the answer
-stays with that model. Targets of aliases and routes come from the server's own config, so
-they may be any spec.
+its first token, or gives no token within `timeout_s` (the last one is never timed out).
+Once a token has been sent, the answer stays with that model. Targets of aliases and routes
+come from the server's own config, so they may be any spec.
 
-Engines are blocking, so each attempt runs in its own thread and hands its deltas to the
-event loop in batches; cancelling a run (client gone, shutdown) stops the
-thread at its next token.
+Engines are blocking, so each attempt runs on a pooled thread and hands its deltas to the
+event loop in batches; cancelling a run (client gone, shutdown) stops the engine at its
+next token.
 """
 
 from __future__ import annotations
@@ -286,8 +286,10 @@ class Run:
         errors: list[str] = []
         for i, cand in enumerate(cands):
             attempt = Attempt(self.pool, cand, self.request, loop, self.executor).start()
+            # The last model gets all the time it needs: there is nothing left to try.
+            timeout = self.resolved.timeout_s if i + 1 < len(cands) else None
             try:
-                first = await asyncio.wait_for(attempt.take(), self.resolved.timeout_s)
+                first = await asyncio.wait_for(attempt.take(), timeout)
             except TimeoutError:
                 attempt.cancel()
                 first = [EngineError(f"no token within {self.resolved.timeout_s:g}s")]
