@@ -25,11 +25,12 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
+
+from _machine import cpu_model, git_commit, llama_cpp_version  # noqa: E402  (bench/ is sys.path[0])
 
 import numpy as np
 
@@ -45,14 +46,7 @@ PROMPTS = [
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or "unknown"
+    cpu = cpu_model()
     caches = {}
     for idx in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
         try:
@@ -61,16 +55,7 @@ def machine() -> dict:
                 caches[f"L{level}"] = (idx / "size").read_text().strip()
         except OSError:
             pass
-    try:
-        import llama_cpp
-        llama_version = llama_cpp.__version__
-    except ImportError:
-        llama_version = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    llama_version, commit = llama_cpp_version(), git_commit()
     return {
         "cpu": cpu, "caches": caches, "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)), "arch": platform.machine(),

@@ -27,11 +27,12 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _machine import cpu_model  # noqa: E402  (bench/ is sys.path[0])
 
 ANSWER = "The answer is 42."
 
@@ -260,14 +261,7 @@ def run_minimal(port: int, bodies: list[bytes], concurrency: int) -> dict:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "sqlite": __import__("sqlite3").sqlite_version}
 

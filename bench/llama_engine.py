@@ -28,10 +28,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _machine import cpu_model, git_commit, llama_cpp_version  # noqa: E402  (bench/ is sys.path[0])
 
 from openpick.engines.base import Request
 from openpick.engines.spec import load_engine
@@ -66,24 +67,7 @@ SIDES = ["openpick", "raw_completion", "raw_generate"]
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or "unknown"
-    try:
-        import llama_cpp
-        llama_version = llama_cpp.__version__
-    except ImportError:
-        llama_version = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    cpu, llama_version, commit = cpu_model(), llama_cpp_version(), git_commit()
     return {
         "cpu": cpu, "logical_cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
         "arch": platform.machine(), "os": platform.platform(), "python": platform.python_version(),

@@ -13,7 +13,6 @@ queries; `fts` is a contentless FTS5 table keyed by the same rowid.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 import tempfile

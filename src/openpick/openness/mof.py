@@ -61,10 +61,6 @@ def component_names() -> list[str]:
     return [c.name for c in components()]
 
 
-def by_name(name: str) -> MofComponent | None:
-    return next((c for c in components() if c.name == name), None)
-
-
 def required_for(mof_class: int) -> list[MofComponent]:
     """Required components of exactly this class (not cumulative)."""
     return [c for c in components() if c.mof_class == mof_class and c.required]
