@@ -73,18 +73,29 @@ class Usage(BaseModel):
         return (self.prompt_tokens or 0) + self.completion_tokens
 
 
+class Runtime(BaseModel):
+    """How the engine ran a request, where it knows: copied into the result's timings."""
+
+    threads: int | None = None   # CPU threads the engine decoded with
+    parallel: int | None = None  # most sequences decoded together while this one ran
+
+
 class Delta(BaseModel):
-    """A piece of streamed text. The final delta sets `finish_reason` (and `usage`)."""
+    """A piece of streamed text. The final delta sets `finish_reason` (and `usage`, and
+    `runtime` where the engine knows how it ran the request)."""
 
     text: str = ""
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
+    runtime: Runtime | None = None
 
 
 class Timings(BaseModel):
     ttft_s: float | None = None
     total_s: float
     decode_tok_s: float | None = None
+    threads: int | None = None
+    parallel: int | None = None
 
 
 class ModelIdentity(BaseModel):
@@ -113,6 +124,16 @@ class EngineOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class NativeOptions(EngineOptions):
+    """Options every native engine (llama.cpp, transformers) shares: they run in a worker
+    process (engines/process.py), which reads these two; the engine itself ignores them."""
+
+    isolate: bool = Field(True, description="run the model in its own worker process, so a "
+                          "native crash costs one request, not openpick")
+    timeout_s: float = Field(600.0, gt=0, description="a worker that sends nothing for this "
+                             "long while a request waits is hung: it is killed")
+
+
 class Stream:
     """Iterate the deltas of one request; afterwards `.result` holds the measured Result."""
 
@@ -128,6 +149,7 @@ class Stream:
         pieces = 0
         finish: FinishReason = "stop"
         usage: Usage | None = None
+        runtime: Runtime | None = None
         for delta in self._engine.generate(self._request):
             if delta.text:
                 if first is None:
@@ -138,14 +160,19 @@ class Stream:
                 finish = delta.finish_reason
             if delta.usage:
                 usage = delta.usage
+            if delta.runtime:
+                runtime = delta.runtime
             yield delta
         end = time.perf_counter()
         usage = usage or Usage(completion_tokens=pieces)
+        timings = _timings(start, first, end, usage.completion_tokens)
+        if runtime is not None:
+            timings = timings.model_copy(update=runtime.model_dump(exclude_none=True))
         self.result = Result(
             text="".join(parts),
             finish_reason=finish,
             usage=usage,
-            timings=_timings(start, first, end, usage.completion_tokens),
+            timings=timings,
             model=self._engine.identity(),
         )
 
@@ -202,8 +229,22 @@ class Engine(ABC):
         return ModelIdentity(engine=self.name, name=self.display_name, record_id=self.record_id)
 
     def estimated_bytes(self) -> int:
-        """Memory this model holds when loaded (the pool's budget unit)."""
+        """Memory this model holds when loaded (an estimate made at load)."""
         return 0
+
+    def memory_bytes(self) -> int:
+        """Memory the model holds now: the pool's budget unit. Worker-backed engines
+        report their worker's real RSS; others their estimate."""
+        return self.estimated_bytes()
+
+    def peak_memory_bytes(self) -> int | None:
+        """Peak resident memory of the process that runs the model, if it is its own."""
+        return None
+
+    def max_parallel(self) -> int:
+        """How many requests are worth sending at once (batch slots, server concurrency).
+        `generate` must be safe to call from that many threads together."""
+        return 1
 
     def close(self) -> None:
         """Release the model's memory. Safe to call twice."""
