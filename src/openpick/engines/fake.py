@@ -2,25 +2,43 @@
 
 Spec `fake:echo` answers with the last user message (or the prompt); `fake:TEXT` always
 answers TEXT; option `replies` gives a list answered in turn. Words count as tokens.
+
+For fault tests it can run in a worker process like a native engine (`-o isolate=true`) and
+then crash for real (`crash_on`: a prompt containing this text dies mid-stream from
+`crash_signal`, a genuine segmentation fault by default) or hang (`hang_on`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import re
+import signal
+import time
 from collections.abc import Iterator
 
 from pydantic import Field
 
-from openpick.engines.base import Delta, Engine, EngineOptions, Request, StopMatcher, Usage
+from openpick.engines.base import (
+    Delta, Engine, EngineError, NativeOptions, Request, StopMatcher, Usage,
+)
 
 
 def words(text: str) -> list[str]:
     return re.findall(r"\s*\S+", text) or ([text] if text else [])
 
 
-class FakeOptions(EngineOptions):
+class FakeOptions(NativeOptions):
+    isolate: bool = False  # in-process unless a test asks for a worker
     replies: list[str] = Field(default_factory=list)
     size_bytes: int = Field(0, ge=0, description="what the pool should think it holds")
+    parallel: int = Field(1, ge=1, description="what max_parallel() reports")
+    delay_s: float = Field(0.0, ge=0, description="sleep before each word")
+    crash_on: str | None = Field(None, description="die mid-stream on prompts containing this")
+    crash_signal: str = "SIGSEGV"
+    hang_on: str | None = Field(None, description="stop answering on prompts containing this")
+    crash_once_file: str | None = Field(None, description="crash only while this file is "
+                                        "missing, and create it (a fault that a retry survives)")
 
 
 class FakeEngine(Engine):
@@ -32,6 +50,25 @@ class FakeEngine(Engine):
         super().__init__(target, options, **kw)
         self.calls: list[Request] = []
         self.closed = False
+        if (self.options.crash_on or self.options.hang_on) and os.environ.get("OPENPICK_WORKER") != "1":
+            raise EngineError("fake: crash_on/hang_on only run in a worker (-o isolate=true)")
+
+    def _fault(self, source: str, count: int) -> None:
+        o = self.options
+        if count != 2:  # mid-stream: after two words went out
+            return
+        if o.hang_on and o.hang_on in source:
+            time.sleep(3600)
+        if o.crash_on and o.crash_on in source:
+            if o.crash_once_file:
+                if os.path.exists(o.crash_once_file):
+                    return
+                open(o.crash_once_file, "w").close()
+            sig = signal.Signals[o.crash_signal]
+            if sig == signal.SIGSEGV:
+                ctypes.string_at(0)  # a real invalid read, as a native bug would make
+            os.kill(os.getpid(), sig)
+            time.sleep(10)
 
     def _answer(self, request: Request) -> str:
         if self.options.replies:
@@ -50,6 +87,9 @@ class FakeEngine(Engine):
         stopper = StopMatcher(request.stop)
         count, stopped = 0, False
         for piece in pieces[: request.max_tokens]:
+            self._fault(source, count)
+            if self.options.delay_s:
+                time.sleep(self.options.delay_s)
             count += 1
             out, stopped = stopper.feed(piece)
             if out:
@@ -63,6 +103,9 @@ class FakeEngine(Engine):
 
     def estimated_bytes(self) -> int:
         return self.options.size_bytes
+
+    def max_parallel(self) -> int:
+        return self.options.parallel
 
     def close(self) -> None:
         self.closed = True

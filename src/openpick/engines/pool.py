@@ -1,7 +1,9 @@
 """Keep loaded models within a memory budget, shared across requests and threads.
 
-Models load lazily on first use. When the estimated bytes of loaded models pass the budget,
-the least recently used models that nobody is using are closed. A model in use is never
+Models load lazily on first use. When the memory of loaded models passes the budget, the
+least recently used models that nobody is using are closed. Memory is what each engine
+holds now (`Engine.memory_bytes`): for native models the worker process's real RSS, so
+closing one (stopping its worker) gives the memory back to the machine. A model in use is never
 evicted: the pool goes over budget instead, and evicts once it is released. Two threads
 asking for the same model wait for one load.
 """
@@ -98,12 +100,21 @@ class ModelPool:
                 return
             self._entries.pop(idle).engine.close()
 
+    @staticmethod
+    def _bytes(e: _Entry) -> int:
+        if e.engine is None:
+            return e.size  # still loading: its estimate
+        try:
+            return e.engine.memory_bytes()
+        except Exception:  # noqa: BLE001 - a dead or closing worker holds nothing
+            return 0
+
     def total_bytes(self) -> int:
-        return sum(e.size for e in self._entries.values())
+        return sum(self._bytes(e) for e in self._entries.values())
 
     def loaded(self) -> list[tuple[str, int]]:
         with self._lock:
-            return [(k, e.size) for k, e in self._entries.items() if e.engine is not None]
+            return [(k, self._bytes(e)) for k, e in self._entries.items() if e.engine is not None]
 
     def unload(self, spec: str, options: dict | None = None) -> bool:
         """Close a model now if nobody uses it; returns whether it was closed."""

@@ -92,6 +92,10 @@ def load_engine(spec: str | ModelSpec, options: dict[str, Any] | None = None) ->
     """Open a model by spec; `options` override the configured ones."""
     if isinstance(spec, str):
         spec = parse_spec(spec)
+    from openpick.engines.process import wrap
+
     cls = registry.get_engine_class(spec.engine)
     opts = {**spec.options, **(options or {})}
-    return cls(spec.resolve_target(), opts, display_name=spec.name, record_id=spec.record_id)
+    # Native engines run in a worker process unless -o isolate=false (engines/process.py).
+    return wrap(cls, spec.resolve_target(), opts, display_name=spec.name,
+                record_id=spec.record_id)

@@ -3,10 +3,10 @@ is graded and committed to the store the moment it exists.
 
 How it works, and what it trades off:
 
-- Models run one after another. Within a model, `concurrency` worker threads take cases
-  from a queue: 1 for local engines (one request at a time per loaded model; parallel
-  llama.cpp calls on the same cores only slow each other down), up to the server's limit
-  for OpenAI-compatible servers. Models are borrowed from a `ModelPool`, so they load
+- Models run one after another. Within a model, worker threads take cases from a queue,
+  as many as the loaded engine is worth sending at once (`Engine.max_parallel`): its batch
+  slots for llama.cpp and transformers, which decode the concurrent cases together in one
+  batch, and the server's limit for OpenAI-compatible servers; `concurrency` caps it. Models are borrowed from a `ModelPool`, so they load
   lazily and stay within its memory budget; a model whose cases are all cached never loads.
 - The main thread is the only writer. It commits every result it has received in one
   transaction, then releases the workers that produced them: a worker does not start its
@@ -73,7 +73,7 @@ class RunOptions(BaseModel):
     repeats: int = Field(1, ge=1)
     seed: int = 0                       # a case's own seed wins; repeat r uses seed + r
     use_cache: bool = True              # --no-cache; repeats > 1 always bypass the cache
-    concurrency: int | None = Field(None, ge=1)  # servers only; None = the engine's limit
+    concurrency: int | None = Field(None, ge=1)  # cap on cases in flight; None = the engine's
     timeout_s: float | None = Field(None, gt=0)  # per case, on top of the engine's own
     engine_options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # model → options
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model → (in, out)
@@ -411,10 +411,7 @@ class Runner:
             spec = parse_spec(info.name)
             opts = {**spec.options, **options.engine_options.get(info.name, {})}
             local = spec.engine not in SERVER_ENGINES
-            if local:
-                conc = 1
-            else:
-                conc = options.concurrency or int(opts.get("max_concurrency", 8))
+            conc = options.concurrency or 1  # raised to the engine's own once it is loaded
             out.append(_Model(info=info, spec=spec, options=opts, concurrency=conc, local=local,
                               ident=_preload_identity(spec)))
         return out
@@ -482,6 +479,8 @@ class Runner:
                 ctx = None
                 self._fail_all(run, m, tasks, f"could not load {m.info.name}: {e}")
                 return
+            m.concurrency = min(options.concurrency or 1 << 30,
+                                max(1, engine_box["engine"].max_parallel()))
             ident = engine_box["engine"].identity().model_dump(exclude_none=True)
             m.info = m.info.model_copy(update={"identity": ident})
             if m.ident is None:
@@ -618,7 +617,10 @@ class Runner:
                 raise
             except Exception as e:  # noqa: BLE001 - any failure belongs to this case only
                 res, error = None, _error_text(e)
-        rss = peak_rss_bytes() if m.local and fresh is not None else None
+        rss = None
+        if m.local and fresh is not None:
+            # A worker process holds only this model: its peak is the model's own.
+            rss = engine.peak_memory_bytes() or peak_rss_bytes()
         cr = self._case_result(run, m, task, res, error, rss)
         return _Done(result=cr, fresh=fresh if cacheable and error is None else None,
                      key=task.key)
@@ -637,6 +639,7 @@ class Runner:
             output=None if res is None else res.text, error=error, grade=grade,
             prompt_tokens=u and u.prompt_tokens, completion_tokens=u and u.completion_tokens,
             ttft_s=t and t.ttft_s, total_s=t and t.total_s, decode_tok_s=t and t.decode_tok_s,
+            threads=t and t.threads, parallel=t and t.parallel,
             peak_rss_bytes=rss, seed=task.seed, cached=task.cached is not None and res is not None,
             created_at=now())
 

@@ -70,6 +70,8 @@ class CaseResult(_Base):
     ttft_s: float | None = None
     total_s: float | None = None
     decode_tok_s: float | None = None
+    threads: int | None = None     # CPU threads the engine decoded with
+    parallel: int | None = None    # most sequences decoded together in its batch
     peak_rss_bytes: int | None = None
     seed: int | None = None
     cached: bool = False
