@@ -34,6 +34,27 @@ def smollm2(smollm2_path):
     engine.close()
 
 
+# llama_cpp.server has no flag for llama.cpp's extra buffer types; where the probe found
+# them broken (engines/probe.py) it is started with them off, as openpick's engine loads.
+LLAMA_SERVER = """
+import os, runpy, sys
+import llama_cpp.llama_cpp as c
+if os.environ.get("OPENPICK_EXTRA_BUFFERS") == "0":
+    default = c.llama_model_default_params
+    def params():
+        p = default()
+        p.use_extra_bufts = False
+        return p
+    c.llama_model_default_params = params
+sys.argv[0] = "llama_cpp.server"
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
+def llama_server_command(*args: str) -> list[str]:
+    return [sys.executable, "-c", LLAMA_SERVER, *args]
+
+
 def run_cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
     """The real `openpick` command in a subprocess (environment, OPENPICK_HOME included)."""
     return subprocess.run(
@@ -69,9 +90,10 @@ def llama_server(smollm2_path, tmp_path_factory):
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path),
-             "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-             "--n_ctx", "2048", "--n_threads", "1", "--verbose", "false"],
+            llama_server_command(
+                "--model", str(smollm2_path), "--model_alias", "smollm2", "--host",
+                "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "1",
+                "--verbose", "false"),
             stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/v1"

@@ -40,7 +40,8 @@ CAUSES = {
     signal.SIGSEGV: "a crash in native code (segmentation fault)",
     signal.SIGBUS: "a crash in native code (bus error: a truncated or changed model file?)",
     signal.SIGABRT: "native code aborted (a failed assertion in the library)",
-    signal.SIGILL: "an instruction this CPU does not have (a library built for another CPU)",
+    signal.SIGILL: "an instruction this CPU or its hypervisor does not allow (a library built "
+                   "for another CPU, or AMX/AVX-512 kernels the OS has not enabled)",
     signal.SIGFPE: "an arithmetic fault in native code",
     signal.SIGKILL: "killed with SIGKILL: most often the kernel's out-of-memory killer "
                     "(the model needs more memory than is free), or a kill -9",
@@ -319,7 +320,7 @@ class WorkerEngine(Engine):
 
     def _crash_message(self, proc: _Process) -> str:
         msg = f"{proc.death}. The next request starts a fresh worker"
-        if self._spec["options"].get("extra_buffers") and "SIGSEGV" in (proc.death or ""):
+        if self._spec["options"].get("extra_buffers") and " died from SIG" in (proc.death or ""):
             msg += ("; if every request crashes, llama.cpp's extra CPU buffer types may be at "
                     "fault: try -o extra_buffers=false")
         return msg

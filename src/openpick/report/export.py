@@ -20,7 +20,7 @@ from openpick.evals.types import CaseResult, RunInfo
 RESULT_COLUMNS = [
     "run_id", "model", "variant", "case_id", "repeat", "tags", "passed", "score", "error",
     "output", "failed_assertions", "prompt_tokens", "completion_tokens", "ttft_s", "total_s",
-    "decode_tok_s", "peak_rss_bytes", "seed", "cached", "created_at",
+    "decode_tok_s", "threads", "parallel", "peak_rss_bytes", "seed", "cached", "created_at",
 ]
 SUMMARY_COLUMNS = [
     "rank", "label", "model", "variant", "engine", "spec", "record_id", "license", "mof_class",
@@ -64,7 +64,8 @@ def result_row(r: CaseResult) -> dict[str, Any]:
         "score": result_score(r), "error": r.error, "output": r.output,
         "failed_assertions": " | ".join(failed), "prompt_tokens": r.prompt_tokens,
         "completion_tokens": r.completion_tokens, "ttft_s": r.ttft_s, "total_s": r.total_s,
-        "decode_tok_s": r.decode_tok_s, "peak_rss_bytes": r.peak_rss_bytes, "seed": r.seed,
+        "decode_tok_s": r.decode_tok_s, "threads": r.threads, "parallel": r.parallel,
+        "peak_rss_bytes": r.peak_rss_bytes, "seed": r.seed,
         "cached": r.cached, "created_at": r.created_at,
     }
 
