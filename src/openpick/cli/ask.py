@@ -19,9 +19,10 @@ def timing_line(result: Result) -> str:
     ttft = f"{t.ttft_s:.2f}s" if t.ttft_s is not None else "-"
     speed = f"{t.decode_tok_s:.1f} tok/s" if t.decode_tok_s else "- tok/s"
     prompt = "?" if u.prompt_tokens is None else u.prompt_tokens
+    threads = f" · {t.threads} threads" if t.threads else ""
     return (f"[{result.model.name} · {result.model.engine}] TTFT {ttft} · {speed} · "
             f"{prompt} prompt + {u.completion_tokens} completion tokens · "
-            f"{t.total_s:.2f}s total · finish {result.finish_reason}")
+            f"{t.total_s:.2f}s total{threads} · finish {result.finish_reason}")
 
 
 @app.command()
