@@ -187,3 +187,113 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# -- replicas: servers that die and come back ----------------------------------------------
+class ReplicaHandler(Handler):
+    """The fault scenarios plus `headers-then-drop` (a stream that dies before any text);
+    tracks its connection so the server can cut it when killed."""
+
+    def setup(self):
+        super().setup()
+        with self.server.lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        except OSError:
+            pass  # the connection was cut by kill()
+        finally:
+            with self.server.lock:
+                self.server.connections.discard(self.connection)
+
+    def _behave(self, s, n, body):
+        if s == "replica":
+            # Slow, then the whole answer in one write: a kill cuts a request either before
+            # its first token (it moves to another replica) or after its [DONE].
+            self.server.stop.wait(0.05)
+            kind = "chat" if self.path.endswith("/chat/completions") else "text"
+            self._start_stream()
+            self.wfile.write(b"".join([*(sse(chunk(p, kind=kind)) for p in ["Hello", ",", " world"]),
+                                       sse(chunk(finish="stop", kind=kind)), sse("[DONE]")]))
+        elif s == "headers-then-drop":
+            self._start_stream()
+            self.wfile.write(b": starting\n\n")
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        else:
+            super()._behave(s, n, body)
+
+
+class ReplicaServer(FaultServer):
+    """A FaultServer on a chosen port (0: any free one) that can be killed, cutting its open
+    connections as a crashed replica would, and started again on the same port."""
+
+    def __init__(self, port: int = 0):
+        ThreadingHTTPServer.__init__(self, ("127.0.0.1", port), ReplicaHandler)
+        self.counts = Counter()
+        self.bodies = []
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.stop = threading.Event()
+        self.connections: set[socket.socket] = set()
+        self.port = self.server_address[1]
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.01,), daemon=True)
+        self.killed = False
+        self.thread.start()
+
+    def handle_error(self, request, client_address):
+        pass  # writes to a killed connection fail; that is the point
+
+    def served(self, scenario: str = "replica") -> int:
+        with self.lock:
+            return self.counts[scenario]
+
+    def kill(self) -> None:
+        if self.killed:
+            return
+        self.killed = True
+        self.shutdown()
+        self.server_close()
+        with self.lock:
+            conns = list(self.connections)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.stop.set()  # only now: requests waiting there must not answer first
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def replica_server():
+    """`start(port=0)` → a running ReplicaServer; every one started is killed at the end."""
+    started: list[ReplicaServer] = []
+
+    def start(port: int = 0) -> ReplicaServer:
+        server = ReplicaServer(port)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.kill()
+
+
+@pytest.fixture
+def closed_ports():
+    """`get()` → a local port with nothing listening, a different one each call."""
+    held: list[socket.socket] = []
+
+    def get() -> int:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))  # kept bound (not listening) so the next call differs
+        held.append(s)
+        return s.getsockname()[1]
+
+    yield get
+    for s in held:
+        s.close()

@@ -24,6 +24,8 @@ def local(as_json: bool = typer.Option(False, "--json", help="machine-readable o
         status = {"ready": "[green]ready[/]", "missing": "[red]missing[/]"}.get(m.status, m.status)
         where = m.install or m.target or (f"{m.size_bytes / 1e6:.0f} MB, bundled"
                                           if m.size_bytes else "bundled")
+        if m.replicas:
+            where += f" ({m.replicas} replicas)"
         table.add_row(m.name, m.engine, status, m.record_id or "-", where)
     console.print(table)
 

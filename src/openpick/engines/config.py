@@ -14,6 +14,11 @@ project's own) overrides it model by model.
     engine = "openai"
     url = "http://10.0.0.5:8000/v1"
     model = "Qwen/Qwen2.5-7B-Instruct"
+
+    [models.office-vllm-pair]          # replicas of one model: requests are spread, and
+    engine = "openai"                  # routed around a replica that is down
+    urls = ["http://10.0.0.5:8000/v1", "http://10.0.0.6:8000/v1"]
+    model = "Qwen/Qwen2.5-7B-Instruct"
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from openpick.errors import InvalidInput
 from openpick.paths import config_dir
@@ -46,20 +51,41 @@ class ModelEntry(BaseModel):
     engine: str
     path: str | None = None
     url: str | None = None
+    urls: list[str] | None = None  # replicas of one model (openai engine)
     model: str | None = None
     record: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     price: Price | None = None
 
+    @field_validator("urls")
+    @classmethod
+    def _replica_urls(cls, urls: list[str] | None) -> list[str] | None:
+        if urls is None:
+            return None
+        if not urls:
+            raise ValueError("give at least one server URL")
+        for i, u in enumerate(urls):
+            if not u.startswith(("http://", "https://")) or "," in u or "#" in u:
+                raise ValueError(f"item {i + 1} ({u!r}) is not an http(s) URL like "
+                                 "http://host:8000/v1")
+        if len({u.rstrip("/") for u in urls}) < len(urls):
+            raise ValueError("a URL is listed twice")
+        return urls
+
     @model_validator(mode="after")
     def _has_target(self) -> ModelEntry:
-        if not (self.path or self.url):
-            raise ValueError("give path (a file or folder) or url (a server)")
+        if self.url and self.urls:
+            raise ValueError("give url (one server) or urls (replicas), not both")
+        if self.urls and self.engine != "openai":
+            raise ValueError(f"urls (replicas) needs engine \"openai\", not {self.engine!r}")
+        if not (self.path or self.url or self.urls):
+            raise ValueError("give path (a file or folder), url (a server) or urls (replicas)")
         return self
 
     def target(self) -> str:
-        if self.url:
-            return f"{self.url}#{self.model}" if self.model else self.url
+        url = ",".join(self.urls) if self.urls else self.url
+        if url:
+            return f"{url}#{self.model}" if self.model else url
         return str(self.path)
 
 

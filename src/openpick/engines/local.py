@@ -21,6 +21,7 @@ class LocalModel(BaseModel):
     install: str | None = None  # the pip command when missing
     size_bytes: int | None = None
     price: config.Price | None = None
+    replicas: int | None = None  # endpoints serving the model (config `urls`)
 
 
 def local_models() -> list[LocalModel]:
@@ -32,12 +33,12 @@ def local_models() -> list[LocalModel]:
                               install=m.pip if status == "missing" else None,
                               size_bytes=m.size()))
     for name, e in config.load_models().items():
-        if e.url:
+        if e.url or e.urls:
             status = "remote"
         else:
             status = "ready" if Path(e.path).expanduser().exists() else "missing"
         size = Path(e.path).stat().st_size if status == "ready" and Path(e.path).is_file() else None
         out.append(LocalModel(name=name, engine=e.engine, source="config", status=status,
                               target=e.target(), record_id=e.record, price=e.price,
-                              size_bytes=size))
+                              size_bytes=size, replicas=len(e.urls) if e.urls else None))
     return out
