@@ -1,5 +1,7 @@
 """The transformers engine loading a real GGUF through gguf_file= (dequantized to torch)."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from openpick.engines import Request, load_engine
@@ -8,10 +10,18 @@ pytestmark = pytest.mark.slow
 
 
 def test_smollm2_gguf_through_transformers(smollm2_path):
+    """Through load_engine, so in its worker process: concurrent requests share one batch."""
     pytest.importorskip("accelerate", reason="GGUF in transformers needs: pip install 'openpick[hf]'")
+    question = Request.chat("What is the capital of France?", system="You are a helpful assistant.",
+                            max_tokens=16)
+    others = [Request.chat(q, max_tokens=16) for q in ("What is 2 + 2?", "Name a color.",
+                                                       "Say hello.")]
     with load_engine(f"hf:{smollm2_path}", {"device": "cpu"}) as e:
-        assert e.gguf_file == smollm2_path.name
-        r = e.complete(Request.chat("What is the capital of France?",
-                                    system="You are a helpful assistant.", max_tokens=16))
-    assert "Paris" in r.text
-    assert r.model.sha256 == "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+        alone = e.complete(question)
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(e.complete, [question, *others]))
+    assert "Paris" in alone.text
+    assert together[0].text == alone.text
+    assert max(r.timings.parallel for r in together) > 1
+    assert alone.model.path.endswith(smollm2_path.name)
+    assert alone.model.sha256 == "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
