@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -90,6 +91,20 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
     return applied_now
 
 
+def _set_wal(conn: sqlite3.Connection, tries: int = 100) -> None:
+    # Switching a new file to WAL takes an exclusive lock and SQLite answers "database is
+    # locked" at once, without its busy timeout, while another connection does the same:
+    # retry briefly (first opens racing from several threads or processes).
+    for attempt in range(tries):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
+
+
 def connect(path: Path | str | None = None) -> sqlite3.Connection:
     """Open (creating and migrating) the store. Safe from several threads with care:
     give each thread its own connection."""
@@ -97,7 +112,7 @@ def connect(path: Path | str | None = None) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
+        _set_wal(conn)
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
         migrate(conn)
