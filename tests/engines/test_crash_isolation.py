@@ -79,7 +79,12 @@ def test_serve_answers_the_next_request_and_other_models_after_a_crash():
         assert ok.json()["choices"][0]["message"]["content"] == "after the crash"
         assert chat("echo", "other model").json()["choices"][0]["message"]["content"] == \
             "other model"
-        assert httpx.get(server.url + "/health", timeout=10).status_code == 200
+        health = httpx.get(server.url + "/health", timeout=10)
+        assert health.status_code == 200
+        (crashy,) = [m for m in health.json()["loaded"] if m["model"] == "crashy"]
+        assert crashy["worker_restarts"] == 2 and crashy["worker_pid"]
+        metrics = httpx.get(server.url + "/metrics", timeout=10).text
+        assert 'openpick_worker_restarts{model="crashy"} 2.0' in metrics
 
 
 def test_chat_says_what_happened_and_keeps_the_conversation():

@@ -116,6 +116,14 @@ class ModelPool:
         with self._lock:
             return [(k, self._bytes(e)) for k, e in self._entries.items() if e.engine is not None]
 
+    def workers(self) -> list[dict]:
+        """Loaded models that run in worker processes: pid (None while none runs) and
+        how many times a dead worker was replaced."""
+        with self._lock:
+            engines = [(k, e.engine) for k, e in self._entries.items() if e.engine is not None]
+        return [{"model": k, "pid": eng.pid, "restarts": eng.restarts}
+                for k, eng in engines if hasattr(eng, "restarts")]
+
     def unload(self, spec: str, options: dict | None = None) -> bool:
         """Close a model now if nobody uses it; returns whether it was closed."""
         with self._lock:

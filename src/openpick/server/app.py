@@ -246,7 +246,11 @@ async def _health(request: Request) -> JSONResponse:
     state = get_state(request)
     body: dict = {"status": "shutting_down" if state.draining else "ok", "version": VERSION}
     if is_authorized(request):
-        body["loaded"] = [{"model": k, "bytes": b} for k, b in state.pool.loaded()]
+        workers = {w["model"]: w for w in state.pool.workers()}
+        body["loaded"] = [{"model": k, "bytes": b, **({"worker_pid": workers[k]["pid"],
+                                                       "worker_restarts": workers[k]["restarts"]}
+                                                      if k in workers else {})}
+                          for k, b in state.pool.loaded()]
         body["active_requests"] = state.active
     return JSONResponse(body, status_code=503 if state.draining else 200)
 

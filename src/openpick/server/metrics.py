@@ -32,13 +32,18 @@ class _PoolCollector:
         loaded = self.pool.loaded()
         count = GaugeMetricFamily("openpick_loaded_models", "Models loaded in the pool")
         count.add_metric([], len(loaded))
-        size = GaugeMetricFamily("openpick_loaded_model_bytes", "Estimated bytes per loaded model",
-                                 labels=["model"])
+        size = GaugeMetricFamily("openpick_loaded_model_bytes", "Bytes each loaded model holds "
+                                 "(its worker's RSS for native models)", labels=["model"])
         for key, nbytes in loaded:
             size.add_metric([key], nbytes)
         budget = GaugeMetricFamily("openpick_memory_budget_bytes", "The pool's memory budget")
         budget.add_metric([], self.pool.budget)
-        return [count, size, budget]
+        restarts = GaugeMetricFamily("openpick_worker_restarts",
+                                     "Dead worker processes replaced since the model loaded",
+                                     labels=["model"])
+        for w in self.pool.workers():
+            restarts.add_metric([w["model"]], w["restarts"])
+        return [count, size, budget, restarts]
 
 
 class Metrics:
