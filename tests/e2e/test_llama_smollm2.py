@@ -61,18 +61,11 @@ def test_max_tokens_and_seeded_sampling(smollm2):
 
 
 def test_shared_prefix_reuses_kv_cache(smollm2):
-    llm = smollm2.load()
-    evaluated: list[int] = []
-    original = llm.eval
-    llm.eval = lambda tokens: (evaluated.append(len(tokens)), original(tokens))[1]
-    try:
-        system = "You are a helpful assistant. " * 20
-        first = smollm2.complete(Request.chat("Name a colour.", system=system, max_tokens=4))
-        evaluated.clear()
-        second = smollm2.complete(Request.chat("Name a fruit.", system=system, max_tokens=4))
-    finally:
-        del llm.eval
-    prompt_eval = evaluated[0]
+    system = "You are a helpful assistant. " * 20
+    first = smollm2.complete(Request.chat("Name a colour.", system=system, max_tokens=4))
+    before = smollm2.stats["prefilled_tokens"]
+    second = smollm2.complete(Request.chat("Name a fruit.", system=system, max_tokens=4))
+    prompt_eval = smollm2.stats["prefilled_tokens"] - before
     assert second.usage.prompt_tokens > 100
     assert prompt_eval < second.usage.prompt_tokens / 4, (prompt_eval, first.usage)
 

@@ -1,15 +1,18 @@
-"""GGUF models through llama-cpp-python.
+"""GGUF models through llama-cpp-python, many requests at once on one loaded model.
 
 The chat template comes from the GGUF and is rendered by our sandboxed renderer (never by
-an unsandboxed Jinja). Tokens are generated with `Llama.generate`, which keeps the KV cache
-of the longest shared prefix between consecutive requests, so a chat turn only pays for the
-new tokens. `llama_cpp` is imported on load, never at package import.
+an unsandboxed Jinja). Tokens come from our own continuous-batching loop over llama.cpp's
+low-level API (engines/llama_batch.py): `parallel` slots decode together in one
+`llama_decode`, each slot keeps its KV cache between requests, and a request goes to the slot
+with the longest shared prefix, so a chat turn only pays for the new tokens.
+`llama_cpp` is imported on load, never at package import.
 """
 
 from __future__ import annotations
 
-import codecs
+import ctypes
 import os
+import queue
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,25 +20,48 @@ from pydantic import Field
 
 from openpick.engines import hashing
 from openpick.engines.base import (
-    ContextOverflow, Delta, Engine, EngineError, EngineOptions, ModelIdentity, Request,
-    StopMatcher, Usage, render_plain,
+    ContextOverflow, Delta, Engine, EngineError, ModelIdentity, NativeOptions, Request,
+    render_plain,
 )
+from openpick.engines.llama_batch import STATS, Batcher, Job
 from openpick.engines.templates import render_chat
 from openpick.errors import InvalidInput, NotFound, missing_extra
 
+_backend_ready = False
 
-def default_threads() -> int:
-    # llama-cpp-python's own default (one thread per physical core on SMT machines). More
-    # threads than free cores is far worse than fewer: llama.cpp's threads spin at barriers,
-    # and on a 2-core machine with one busy core 2 threads decoded 12x slower than 1.
-    return max(1, (os.cpu_count() or 2) // 2)
+# Batch invariance. ggml picks some CPU kernels by how many rows an op gets, and they round
+# differently, so a token's logits (and so greedy output) would depend on what else was in
+# its llama_decode. Found by comparing logits bit for bit, alone against batched:
+# - K-quant matmuls (Q4_K, Q6_K, ...) take a tiled kernel at 8+ rows: GGML_CPU_TILED_MM=0
+#   turns it off (ggml reads it once per process, at the first matmul);
+# - flash attention takes a tiled kernel at 64+ query rows of a sequence, and a split-KV
+#   one for a lone token past 256 cells with 2+ threads: so flash attention is off;
+# - without it, a prompt that shared a ubatch with other sequences came out different, so
+#   a prompt chunk gets a llama_decode of its own (`solo_prompts`), taking turns with the
+#   generating sequences' decode (llama.cpp splits a mixed batch in two ubatches anyway);
+# - a prompt token alone in its chunk takes other attention kernels than one in a chunk of
+#   2+, so no chunk is left with one token (llama_batch._chunk, Batcher._start).
+# Not covered: a cached answer (a chat's earlier turn, decoded token by token) and the same
+# text prefilled as a prompt differ in the last bits, so a chat turn's output can depend on
+# whether its slot still held the conversation.
 
 
-class LlamaCppOptions(EngineOptions):
-    n_ctx: int = Field(4096, ge=0, description="context window; 0 = the model's trained length")
-    n_threads: int = Field(default_factory=default_threads, ge=1)
+class LlamaCppOptions(NativeOptions):
+    n_ctx: int = Field(4096, ge=0, description="context window of each request (each slot "
+                       "holds this many tokens); 0 = the model's trained length")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: the physical "
+                                  "cores that are free when the model loads")
     n_gpu_layers: int = Field(0, description="layers to offload to the GPU; -1 = all")
-    n_batch: int = Field(512, ge=1)
+    n_batch: int = Field(512, ge=1, description="most tokens in one llama_decode (prompt "
+                         "chunks and the generating sequences' tokens together)")
+    parallel: int = Field(4, ge=1, le=256, description="requests decoded together (slots); "
+                          "more wait their turn in order")
+    extra_buffers: bool | None = Field(None, description="llama.cpp's extra weight buffer "
+                                       "types (AMX / repacked layouts); default: probed once "
+                                       "per machine (engines/probe.py)")
+    batch_invariant: bool = Field(True, description="the same output for a request alone "
+                                  "or batched with others (slower prompt processing for long "
+                                  "prompts); false: llama.cpp's fastest kernels")
     chat_template: str | None = Field(None, description="override the GGUF's template")
 
 
@@ -51,6 +77,67 @@ def check_gguf(path: Path) -> None:
         raise InvalidInput("not a GGUF file (bad magic bytes)", path=str(path))
 
 
+def _import_llama():
+    global _backend_ready
+    try:
+        import llama_cpp
+        from llama_cpp import _logger
+    except ImportError:
+        raise missing_extra("llama-cpp-python", "llama") from None
+    _logger.set_verbose(False)  # llama.cpp logs every load to stderr otherwise
+    if not _backend_ready:
+        llama_cpp.llama_backend_init()
+        _backend_ready = True
+    return llama_cpp
+
+
+class LoadedModel:
+    """What `load()` returns: the model with its tokenizer, and the batcher that runs it."""
+
+    def __init__(self, model, n_ctx_slot: int):
+        self._model = model  # llama_cpp._internals.LlamaModel
+        self.batcher: Batcher | None = None
+        self.n_ctx_slot = n_ctx_slot
+        self.metadata = model.metadata()
+        self._pieces: dict[tuple[int, bool], bytes] = {}
+
+    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        return self._model.tokenize(text, add_bos, special)
+
+    def piece(self, token: int, special: bool = False) -> bytes:
+        """One token's bytes (memoized: the scheduler asks for every generated token)."""
+        key = (token, special)
+        if key not in self._pieces:
+            self._pieces[key] = _token_bytes(self._model.vocab, token, special)
+        return self._pieces[key]
+
+    def detokenize(self, tokens: list[int], special: bool = False) -> bytes:
+        return b"".join(self.piece(t, special) for t in tokens)
+
+    def token_eos(self) -> int:
+        return self._model.token_eos()
+
+    def reset(self) -> None:
+        """Forget the cached prompts, so the next requests prefill in full (benchmarks)."""
+        self.batcher.forget()
+
+    def close(self) -> None:
+        self.batcher.close()
+        self._model.close()
+
+
+def _token_bytes(vocab, token: int, special: bool) -> bytes:
+    import llama_cpp
+
+    size = 64
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        n = llama_cpp.llama_token_to_piece(vocab, token, buf, size, 0, special)
+        if n >= 0:
+            return buf.raw[:n]
+        size = -n  # the piece is longer than the buffer: llama.cpp says how long
+
+
 class LlamaCppEngine(Engine):
     name = "llama-cpp"
     Options = LlamaCppOptions
@@ -60,42 +147,102 @@ class LlamaCppEngine(Engine):
         super().__init__(target, options, **kw)
         self.path = Path(target).expanduser()
         check_gguf(self.path)
-        self._llm = None
+        self._llm: LoadedModel | None = None
         self._sha256: str | None = None
+        self.threads: int | None = None
         self.load()
 
     # -- loading -------------------------------------------------------------------------
-    def load(self):
-        if self._llm is not None:
+    def load(self) -> LoadedModel:
+        with self.lock:
+            if self._llm is None:
+                self._llm = self._load()
             return self._llm
-        try:
-            import llama_cpp
-        except ImportError:
-            raise missing_extra("llama-cpp-python", "llama") from None
+
+    def _load(self) -> LoadedModel:
+        lc = _import_llama()
+        from llama_cpp import _internals
+
         o = self.options
+        if o.batch_invariant:
+            os.environ.setdefault("GGML_CPU_TILED_MM", "0")  # a user's own setting wins
+        self.threads = self.resolve_threads()
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(self.path), n_ctx=o.n_ctx, n_threads=o.n_threads,
-                n_threads_batch=o.n_threads, n_gpu_layers=o.n_gpu_layers, n_batch=o.n_batch,
-                verbose=False,
-            )
+            model = _internals.LlamaModel(path_model=str(self.path), params=self._model_params(lc),
+                                          verbose=False)
         except (ValueError, RuntimeError, OSError) as e:
             raise EngineError(f"llama.cpp could not load the model (corrupt, truncated or an "
                               f"unsupported architecture): {e}", path=str(self.path)) from e
-        meta = self._llm.metadata
+        per_slot = o.n_ctx or model.n_ctx_train()
+        ctx = lc.llama_init_from_model(model.model, self._context_params(lc, per_slot))
+        if not ctx:
+            model.close()
+            raise EngineError(f"llama.cpp could not make a context of {per_slot} tokens x "
+                              f"{o.parallel} slots (out of memory? lower n_ctx or parallel)",
+                              path=str(self.path))
+        # llama.cpp rounds each slot up to a multiple of 256 cells; the asked size is the limit.
+        n_ctx_slot = min(per_slot, lc.llama_n_ctx_seq(ctx))
+        llm = LoadedModel(model, n_ctx_slot)
+        llm.batcher = Batcher(ctx, model.vocab, n_slots=o.parallel, n_batch=o.n_batch,
+                              threads=self.threads, piece=llm.piece,
+                              solo_prompts=o.batch_invariant)
+        meta = llm.metadata
         self.chat_template = o.chat_template or meta.get("tokenizer.chat_template")
-        self._eos_text = self._piece(self._llm.token_eos())
-        return self._llm
+        self._eos_text = self._piece(llm, llm.token_eos())
+        return llm
+
+    def resolve_threads(self) -> int:
+        """n_threads, or the physical cores free right now (busy cores stall every step)."""
+        if self.options.n_threads:
+            return self.options.n_threads
+        from openpick.engines.cpu import free_physical_cores
+
+        return free_physical_cores()
+
+    def _model_params(self, lc):
+        o = self.options
+        params = lc.llama_model_default_params()
+        params.n_gpu_layers = 0x7FFFFFFF if o.n_gpu_layers == -1 else o.n_gpu_layers
+        extra = o.extra_buffers
+        if extra is None:
+            from openpick.engines.probe import extra_buffers_default
+
+            extra = extra_buffers_default()
+        params.use_extra_bufts = extra
+        return params
+
+    def _context_params(self, lc, per_slot: int):
+        o = self.options
+        params = lc.llama_context_default_params()
+        params.n_ctx = per_slot * o.parallel  # each sequence gets n_ctx / n_seq_max cells
+        params.n_batch = params.n_ubatch = o.n_batch
+        params.n_seq_max = o.parallel
+        params.kv_unified = False  # a KV stream per sequence: attention over its own cells
+        params.n_threads = params.n_threads_batch = self.threads
+        # Flash attention picks kernels by row count (see the top of this module).
+        params.flash_attn_type = (lc.LLAMA_FLASH_ATTN_TYPE_DISABLED if o.batch_invariant
+                                  else lc.LLAMA_FLASH_ATTN_TYPE_AUTO)
+        return params
 
     def context_size(self) -> int:
-        # llama.cpp rounds the context up (64 → 256) but llama-cpp-python sizes its token
-        # buffer by the number asked for; the smaller one is the real limit.
-        return min(self._llm.n_ctx(), len(self._llm.input_ids))
+        """The tokens one request may hold (prompt + answer)."""
+        return self.load().n_ctx_slot
 
-    def _piece(self, token: int) -> str:
+    def _piece(self, llm: LoadedModel, token: int) -> str:
         if token < 0:
             return ""
-        return self._llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+        return llm.piece(token, special=True).decode("utf-8", errors="ignore")
+
+    def max_parallel(self) -> int:
+        return self.options.parallel
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters since load: prefilled_tokens (prompt tokens decoded), reused_tokens
+        (prompt tokens found in a slot's cache), decoded_tokens, decode_calls, requests,
+        max_batch_sequences."""
+        llm = self._llm
+        return dict(llm.batcher.stats) if llm else dict.fromkeys(STATS, 0)
 
     def close(self) -> None:
         with self.lock:
@@ -122,60 +269,59 @@ class LlamaCppEngine(Engine):
             embd = int(meta[f"{arch}.embedding_length"])
             heads = int(meta[f"{arch}.attention.head_count"])
             kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads))
+            k_dim = int(meta.get(f"{arch}.attention.key_length", embd // heads))
+            v_dim = int(meta.get(f"{arch}.attention.value_length", k_dim))
         except (KeyError, ValueError):
             return int(size * 1.2)
-        # f16 K and V for every layer and context position.
-        kv = self.context_size() * layers * 2 * (embd * kv_heads // heads) * 2
-        return size + kv
+        # f16 K and V for every layer and position of every slot.
+        cells = llm.n_ctx_slot * self.options.parallel
+        return size + cells * layers * kv_heads * (k_dim + v_dim) * 2
 
     # -- generation -----------------------------------------------------------------------
-    def _prompt_tokens(self, request: Request) -> tuple[list[int], list[str]]:
-        llm = self._llm
-        extra_stops: list[str] = []
+    def _prompt_tokens(self, llm: LoadedModel, request: Request) -> tuple[list[int], list[str]]:
         if request.prompt is not None:
             return llm.tokenize(request.prompt.encode(), add_bos=True, special=False), []
         if self.chat_template:
             # bos is added by the tokenizer (when the vocab wants one), so render it empty.
             text = render_chat(self.chat_template, request.messages, bos_token="",
                                eos_token=self._eos_text)
-        else:
-            text, extra_stops = render_plain(request.messages), ["\nUser:"]
-        return llm.tokenize(text.encode(), add_bos=True, special=True), extra_stops
+            return llm.tokenize(text.encode(), add_bos=True, special=True), []
+        return llm.tokenize(render_plain(request.messages).encode(), True, True), ["\nUser:"]
 
     def generate(self, request: Request) -> Iterator[Delta]:
-        import llama_cpp
+        llm = self.load()
+        tokens, extra_stops = self._prompt_tokens(llm, request)
+        n_prompt, n_ctx = len(tokens), llm.n_ctx_slot
+        if n_prompt == 0:
+            raise InvalidInput("the prompt is empty (and this model adds no start token)")
+        if n_prompt >= n_ctx:
+            raise ContextOverflow(f"the prompt is {n_prompt} tokens but the context holds "
+                                  f"{n_ctx}; shorten it or raise n_ctx")
+        job = Job(prompt=tokens, budget=min(request.max_tokens, n_ctx - n_prompt),
+                  temperature=request.temperature, top_p=request.top_p, seed=request.seed,
+                  stops=request.stop + extra_stops)
+        llm.batcher.submit(job)
+        try:
+            while True:
+                item = _next(job, llm.batcher)
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if item.finish_reason:
+                    return
+        finally:  # also on GeneratorExit: the client left, its slot is freed at once
+            llm.batcher.cancel(job)
 
-        with self.lock:
-            llm = self.load()
-            tokens, extra_stops = self._prompt_tokens(request)
-            n_prompt, n_ctx = len(tokens), self.context_size()
-            if n_prompt >= n_ctx:
-                raise ContextOverflow(f"the prompt is {n_prompt} tokens but the context holds "
-                                      f"{n_ctx}; shorten it or raise n_ctx")
-            budget = min(request.max_tokens, n_ctx - n_prompt)
-            if request.seed is not None:
-                llm.set_seed(request.seed)
-            stopper = StopMatcher(request.stop + extra_stops)
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            vocab = llm._model.vocab
-            count, finish, stopped = 0, "length", False
-            for token in llm.generate(tokens, temp=request.temperature, top_p=request.top_p,
-                                      top_k=0, min_p=0.0, repeat_penalty=1.0):
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    finish = "stop"
-                    break
-                count += 1
-                out, stopped = stopper.feed(decoder.decode(llm.detokenize([token])))
-                if out:
-                    yield Delta(text=out)
-                if stopped:
-                    finish = "stop"
-                    break
-                if count >= budget:
-                    break
-            tail = ""
-            if not stopped:  # release text held back as a possible stop-string prefix
-                out, hit = stopper.feed(decoder.decode(b"", final=True))
-                tail = out if hit else out + stopper.flush()
-            yield Delta(text=tail, finish_reason=finish,
-                        usage=Usage(prompt_tokens=n_prompt, completion_tokens=count))
+
+def _next(job: Job, batcher: Batcher):
+    """The job's next delta; an error if the scheduler thread is gone (never hang)."""
+    while True:
+        try:
+            return job.out.get(timeout=1.0)
+        except queue.Empty:
+            if not batcher.alive():  # closed or died: its last word, if any, is queued now
+                try:
+                    return job.out.get(timeout=1.0)
+                except queue.Empty:
+                    return EngineError("the llama.cpp scheduler stopped")
+
