@@ -37,7 +37,9 @@ def test_compare_smollm2_json_then_cached_rerun(tmp_path, cli, require_embedded)
     assert 0 <= entry["pass_low"] <= entry["pass_rate"] <= entry["pass_high"] <= 1
     results = data["results"]
     assert len(results) == 3 and all(x["error"] is None and x["output"] for x in results)
+    assert [x["case_id"] for x in results] == ["capital", "sum", "color"]  # suite order
     assert all(x["completion_tokens"] <= 16 and x["peak_rss_bytes"] > 0 for x in results)
+    assert all(x["threads"] >= 1 and x["parallel"] >= 1 for x in results)
     (model,) = data["run"]["models"]
     assert len(model["identity"]["sha256"]) == 64 and model["license"]
 

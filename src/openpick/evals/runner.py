@@ -461,7 +461,7 @@ class Runner:
             self.progress.finish()
         run = run.model_copy(update={"status": "finished", "finished_at": now()})
         self.store.update(run)
-        return self.store.results(run.id)
+        return in_suite_order(self.store.results(run.id), run, items)
 
     def _run_model(self, run: RunInfo, m: _Model, tasks: list[_Task], options: RunOptions) -> None:
         use_cache = options.use_cache and options.repeats == 1
@@ -664,6 +664,17 @@ class Runner:
         with self._judge_lock, self.pool.use(model) as engine:
             return engine.complete(Request.chat(prompt, max_tokens=self.judge_max_tokens,
                                                 temperature=0.0, seed=0)).text
+
+
+def in_suite_order(results: list[CaseResult], run: RunInfo, items: Sequence[Any]) -> list[CaseResult]:
+    """Results by model, then case, as the suite lists them (batched cases finish in any
+    order; the store keeps them in the order they finished)."""
+    models = {m.name: i for i, m in enumerate(run.models)}
+    cases = {(_get(it, "case_id"), _get(it, "variant") or "default"): i
+             for i, it in enumerate(items)}
+    return sorted(results, key=lambda r: (models.get(r.model, len(models)),
+                                          cases.get((r.case_id, r.variant), len(cases)),
+                                          r.repeat))
 
 
 def _check_interrupt() -> None:
