@@ -32,3 +32,19 @@ def git_commit() -> str | None:
                               text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def facts() -> dict:
+    """CPU, cores, load, llama-cpp-python and commit: what every result file records."""
+    import os
+
+    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
+            "llama_cpp_python": llama_cpp_version(), "commit": git_commit()}
+
+
+def write_json(out: dict, path: str) -> None:
+    import json
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))

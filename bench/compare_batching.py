@@ -15,7 +15,6 @@ Usage: python bench/compare_batching.py [--rounds N] [--out PATH]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import cpu_model, git_commit, llama_cpp_version  # noqa: E402
+from _machine import facts, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 MODELS = ["smollm2-135m", "qwen2.5-coder-0.5b"]
@@ -38,10 +37,10 @@ def one_run(mode: str) -> tuple[float, dict, dict]:
     run, results = compare("demo", MODELS, RunOptions(use_cache=False, engine_options=opts))
     wall = time.perf_counter() - t0
     texts = {f"{r.model}/{r.case_id}": r.output for r in results}
-    facts = {"errors": sum(1 for r in results if r.error), "cases": len(results),
+    seen = {"errors": sum(1 for r in results if r.error), "cases": len(results),
              "parallel_max": max((r.parallel or 1) for r in results),
              "threads": sorted({r.threads for r in results if r.threads})}
-    return wall, texts, facts
+    return wall, texts, seen
 
 
 def main() -> None:
@@ -52,13 +51,13 @@ def main() -> None:
     os.environ["OPENPICK_HOME"] = tempfile.mkdtemp(prefix="openpick-bench-compare-")
     walls: dict[str, list[float]] = {"sequential": [], "batched": []}
     texts: dict[str, dict] = {}
-    facts: dict[str, dict] = {}
+    seen: dict[str, dict] = {}
     for rnd in range(args.rounds):
         order = ["sequential", "batched"] if rnd % 2 == 0 else ["batched", "sequential"]
         for mode in order:
             wall, t, f = one_run(mode)
             walls[mode].append(wall)
-            texts[mode], facts[mode] = t, f
+            texts[mode], seen[mode] = t, f
             print(f"round {rnd} {mode:10} {wall:6.2f} s  {f}", file=sys.stderr)
     seq, bat = statistics.median(walls["sequential"]), statistics.median(walls["batched"])
     same = [k for k in texts["sequential"] if texts["sequential"][k] == texts["batched"].get(k)]
@@ -67,12 +66,9 @@ def main() -> None:
            "median_s": {"sequential": round(seq, 2), "batched": round(bat, 2)},
            "speedup": round(seq / bat, 3), "target_speedup": 1.8,
            "same_text": f"{len(same)}/{len(texts['sequential'])}",
-           "facts": facts,
-           "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
-                       "llama_cpp_python": llama_cpp_version(), "commit": git_commit()}}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+           "seen": seen,
+           "machine": facts()}
+    write_json(out, args.out)
 
 
 if __name__ == "__main__":

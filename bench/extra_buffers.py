@@ -13,7 +13,6 @@ Usage: python bench/extra_buffers.py [--reps N] [--out PATH]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -21,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import cpu_model, git_commit, llama_cpp_version  # noqa: E402
+from _machine import facts, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
@@ -65,11 +64,8 @@ def main() -> None:
         row["cost_of_fallback"] = round(1 - wo / w, 3) if w and wo else None
         results[model] = row
     out = {"benchmark": "extra_buffers", "reps": args.reps, "results": results,
-           "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
-                       "llama_cpp_python": llama_cpp_version(), "commit": git_commit()}}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+           "machine": facts()}
+    write_json(out, args.out)
 
 
 if __name__ == "__main__":

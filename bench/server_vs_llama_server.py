@@ -73,29 +73,12 @@ def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120
     raise SystemExit(f"server did not start in {timeout}s: {log.read_text()[-2000:]}")
 
 
-# llama_cpp.server has no flag for extra buffer types: patch its default model params.
-LLAMA_SERVER = """
-import runpy, sys
-import llama_cpp.llama_cpp as c
-if sys.argv.pop(1) == "off":
-    default = c.llama_model_default_params
-    def params():
-        p = default()
-        p.use_extra_bufts = False
-        return p
-    c.llama_model_default_params = params
-sys.argv[0] = "llama_cpp.server"
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
-
-
 def start_llama_server(gguf: Path, port: int, logdir: Path, threads: int) -> subprocess.Popen:
-    from openpick.engines.probe import extra_buffers_default
+    from openpick.engines import llama_server
 
     log = logdir / "llama_server.log"
     proc = subprocess.Popen(
-        [sys.executable, "-c", LLAMA_SERVER, "on" if extra_buffers_default() else "off",
-         "--model", str(gguf),
+        llama_server.command() + ["--model", str(gguf),
          "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "2048", "--n_threads", str(threads), "--n_threads_batch", str(threads),
          "--interrupt_requests", "false", "--verbose", "false"],

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from openpick.engines import llama_server as reference_server
 from openpick.engines.embedded import EMBEDDED
 
 
@@ -32,27 +33,6 @@ def smollm2(smollm2_path):
     engine = LlamaCppEngine(str(smollm2_path), {"n_ctx": 2048}, display_name="smollm2-135m")
     yield engine
     engine.close()
-
-
-# llama_cpp.server has no flag for llama.cpp's extra buffer types; where the probe found
-# them broken (engines/probe.py) it is started with them off, as openpick's engine loads.
-LLAMA_SERVER = """
-import os, runpy, sys
-import llama_cpp.llama_cpp as c
-if os.environ.get("OPENPICK_EXTRA_BUFFERS") == "0":
-    default = c.llama_model_default_params
-    def params():
-        p = default()
-        p.use_extra_bufts = False
-        return p
-    c.llama_model_default_params = params
-sys.argv[0] = "llama_cpp.server"
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
-
-
-def llama_server_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", LLAMA_SERVER, *args]
 
 
 def run_cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
@@ -90,7 +70,7 @@ def llama_server(smollm2_path, tmp_path_factory):
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            llama_server_command(
+            reference_server.command(
                 "--model", str(smollm2_path), "--model_alias", "smollm2", "--host",
                 "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "1",
                 "--verbose", "false"),
