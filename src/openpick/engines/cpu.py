@@ -3,8 +3,9 @@ of them are free right now.
 
 llama.cpp's own default is one thread per physical core; more threads than free cores is
 far worse than fewer (its threads spin at barriers, so a busy core stalls every step). So
-the default is the physical cores in this process's affinity mask that were mostly idle
-over a short sample, and at least one.
+the default is the physical cores in this process's affinity mask less those that other
+programs kept busy over a short sample (openpick's own processes do not count: the parent
+that is waiting for this model to load is not a neighbour), and at least one.
 """
 
 from __future__ import annotations
@@ -51,28 +52,46 @@ def _cpu_times(stat: str) -> dict[int, tuple[int, int]]:
     return out
 
 
-def busy_fractions(sample_s: float = 0.1) -> dict[int, float]:
-    """Each CPU's busy share over `sample_s` (empty where /proc/stat is unreadable)."""
+def _own_ticks(pids: list[int]) -> int:
+    """CPU time (jiffies) these processes have used: openpick's own work is not 'busy'."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def foreign_busy_cpus(sample_s: float = 0.2, cpus: list[int] | None = None) -> float | None:
+    """How many of `cpus` other programs kept busy over `sample_s` (in CPUs), leaving out
+    this process and its parent (the openpick that started this worker), or None where
+    /proc is unreadable."""
+    cpus = allowed_cpus() if cpus is None else cpus
+    mine = [os.getpid(), os.getppid()]
     try:
-        a = _cpu_times(Path("/proc/stat").read_text())
+        a, own_a = _cpu_times(Path("/proc/stat").read_text()), _own_ticks(mine)
         time.sleep(sample_s)
-        b = _cpu_times(Path("/proc/stat").read_text())
+        b, own_b = _cpu_times(Path("/proc/stat").read_text()), _own_ticks(mine)
     except (OSError, ValueError):
-        return {}
-    out = {}
-    for cpu, (busy1, total1) in b.items():
-        busy0, total0 = a.get(cpu, (busy1, total1))
-        dt = total1 - total0
-        out[cpu] = (busy1 - busy0) / dt if dt > 0 else 0.0
-    return out
+        return None
+    busy = sum(b[c][0] - a[c][0] for c in cpus if c in a and c in b)
+    total = sum(b[c][1] - a[c][1] for c in cpus if c in a and c in b)
+    if total <= 0:
+        return None
+    per_cpu = total / max(1, len([c for c in cpus if c in a and c in b]))
+    return max(0.0, busy - (own_b - own_a)) / per_cpu
 
 
-def free_physical_cores(sample_s: float = 0.1, busy: dict[int, float] | None = None,
+def free_physical_cores(sample_s: float = 0.2, foreign: float | None = None,
                         cores: list[list[int]] | None = None) -> int:
-    """Physical cores whose logical CPUs were all under half busy; at least 1."""
+    """Physical cores minus those other programs keep more than half busy; at least 1."""
     cores = physical_cores() if cores is None else cores
-    busy = busy_fractions(sample_s) if busy is None else busy
-    if not busy:
+    if foreign is None:
+        foreign = foreign_busy_cpus(sample_s, [c for core in cores for c in core])
+    if foreign is None:
         return max(1, len(cores))
-    free = sum(1 for core in cores if all(busy.get(c, 0.0) < 0.5 for c in core))
-    return max(1, free)
+    per_core = max(1, sum(len(c) for c in cores)) / max(1, len(cores))  # SMT siblings
+    busy_cores = int(foreign / per_core + 0.5)
+    return max(1, len(cores) - busy_cores)
