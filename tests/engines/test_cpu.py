@@ -3,7 +3,8 @@ subtracted, openpick's own processes not counted."""
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 import time
 
 from openpick.engines import cpu
@@ -46,11 +47,11 @@ def test_own_work_is_not_counted_but_a_neighbour_is():
     own = cpu.foreign_busy_cpus(0.4)
     t.join()
     assert None not in (quiet, own) and own - quiet < 0.5, (quiet, own)
-    p = multiprocessing.get_context("spawn").Process(target=_spin, args=(3.0,))  # a neighbour
-    p.start()
-    time.sleep(0.8)  # let it start spinning
+    spin = "import time\nend = time.monotonic() + 3\nwhile time.monotonic() < end: pass"
+    p = subprocess.Popen([sys.executable, "-c", spin])  # a neighbour
+    time.sleep(0.5)  # let it start spinning
     try:
         other = cpu.foreign_busy_cpus(0.5)
     finally:
-        p.join()
+        p.wait(10)
     assert other - quiet > 0.5, (quiet, other)
