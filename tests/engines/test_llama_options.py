@@ -149,3 +149,15 @@ def test_batch_invariant_prompts_take_turns_with_the_decode_alone():
     assert b._plan() == {0: [42]}           # and again by turns
     gen.next_token = None
     assert b._plan() == {1: [5, 5, 5, 5]}   # nothing generating: prompts back to back
+
+
+def test_worker_options_decide_extra_buffers_in_the_parent(monkeypatch):
+    from openpick.engines import probe
+    from openpick.engines.llama_cpp import LlamaCppEngine
+
+    monkeypatch.setattr(probe, "extra_buffers_default", lambda: False)
+    assert LlamaCppEngine.worker_options({"extra_buffers": None})["extra_buffers"] is False
+    assert LlamaCppEngine.worker_options({"extra_buffers": True})["extra_buffers"] is True
+    hint = LlamaCppEngine.crash_hint({"extra_buffers": True}, "m: pid 1 died from SIGILL (4)")
+    assert "-o extra_buffers=false" in hint
+    assert LlamaCppEngine.crash_hint({"extra_buffers": False}, "died from SIGILL") is None

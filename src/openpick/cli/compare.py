@@ -213,7 +213,8 @@ def compare_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress, no report"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
     concurrency: int | None = typer.Option(None, "--concurrency", "-c", min=1,
-                                           help="cap on requests in flight per model (default: the engine's batch slots or server limit)"),
+                                           help="cap on requests in flight per model (default: the "
+                                           "engine's batch slots or server limit)"),
     price: list[str] = typer.Option([], "--price", help="MODEL=IN/OUT, USD per 1M tokens"),
     machine_usd_per_hour: float | None = typer.Option(
         None, "--machine-usd-per-hour", min=0, help="price self-hosted models by time"),

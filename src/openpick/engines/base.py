@@ -241,6 +241,17 @@ class Engine(ABC):
         """Peak resident memory of the process that runs the model, if it is its own."""
         return None
 
+    @classmethod
+    def worker_options(cls, options: dict) -> dict:
+        """Options as a worker process should get them, decided once in the parent (the
+        llama-cpp engine fills in its CPU probe's answer here)."""
+        return options
+
+    @classmethod
+    def crash_hint(cls, options: dict, death: str) -> str | None:
+        """Advice to add when a worker running this engine with `options` died."""
+        return None
+
     def max_parallel(self) -> int:
         """How many requests are worth sending at once (batch slots, server concurrency).
         `generate` must be safe to call from that many threads together."""

@@ -191,6 +191,22 @@ class LlamaCppEngine(Engine):
         self._eos_text = self._piece(llm, llm.token_eos())
         return llm
 
+    @classmethod
+    def worker_options(cls, options: dict) -> dict:
+        if options.get("extra_buffers") is None:
+            # Decided in the parent, once, so no worker probes (engines/probe.py).
+            from openpick.engines.probe import extra_buffers_default
+
+            options = {**options, "extra_buffers": extra_buffers_default()}
+        return options
+
+    @classmethod
+    def crash_hint(cls, options: dict, death: str) -> str | None:
+        if options.get("extra_buffers") and " died from SIG" in death:
+            return ("if every request crashes, llama.cpp's extra CPU buffer types may be at "
+                    "fault: try -o extra_buffers=false")
+        return None
+
     def resolve_threads(self) -> int:
         """n_threads, or the physical cores free right now (busy cores stall every step)."""
         if self.options.n_threads:

@@ -238,14 +238,7 @@ class WorkerEngine(Engine):
 
     @staticmethod
     def _worker_options(engine_cls: type[Engine], opts: NativeOptions) -> dict:
-        data = opts.model_dump()
-        data["isolate"] = False
-        if "extra_buffers" in data and data["extra_buffers"] is None:
-            # Decided here, once, so the worker never probes (see engines/probe.py).
-            from openpick.engines.probe import extra_buffers_default
-
-            data["extra_buffers"] = extra_buffers_default()
-        return data
+        return engine_cls.worker_options({**opts.model_dump(), "isolate": False})
 
     @property
     def pid(self) -> int | None:
@@ -320,10 +313,8 @@ class WorkerEngine(Engine):
 
     def _crash_message(self, proc: _Process) -> str:
         msg = f"{proc.death}. The next request starts a fresh worker"
-        if self._spec["options"].get("extra_buffers") and " died from SIG" in (proc.death or ""):
-            msg += ("; if every request crashes, llama.cpp's extra CPU buffer types may be at "
-                    "fault: try -o extra_buffers=false")
-        return msg
+        hint = self.engine_cls.crash_hint(self._spec["options"], proc.death or "")
+        return f"{msg}; {hint}" if hint else msg
 
     # -- facts ----------------------------------------------------------------------------
     def identity(self) -> ModelIdentity:
