@@ -156,7 +156,7 @@ def test_results_pages(page, shot, server_home):
 
 
 def _store_run(db) -> str:
-    from openpick.evals.types import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
+    from openpick.store.records import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
     from openpick.store.db import connect
     from openpick.store.runs import RunStore
 

@@ -18,7 +18,7 @@ from openpick.evals.assertions import (
 from openpick.evals.assertions.choice import read_choice
 from openpick.evals.assertions.json import extract_json, parse_path
 from openpick.evals.assertions.number import answer_numbers
-from openpick.evals.types import AssertionResult
+from openpick.store.records import AssertionResult
 
 FIX = Path(__file__).parents[1] / "fixtures" / "suites"
 

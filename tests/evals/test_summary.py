@@ -6,7 +6,7 @@ import pytest
 
 from openpick.evals import stats
 from openpick.evals.summary import blended, diff, pareto, summarize
-from openpick.evals.types import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
+from openpick.store.records import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
 
 
 def res(model, case, passed, *, score=None, variant="default", repeat=0, tags=(), error=None,

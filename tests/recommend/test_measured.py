@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openpick.evals.types import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
+from openpick.store.records import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
 from openpick.recommend import Constraints
 from openpick.recommend.measured import basis_line, rank_with_run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openpick.evals.types import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
+from openpick.store.records import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
 
 HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from openpick.errors import InvalidInput
-from openpick.evals.types import CaseResult, RunInfo
+from openpick.store.records import CaseResult, RunInfo
 from openpick.report import export
 
 

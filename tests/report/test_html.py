@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from openpick.evals.types import RunInfo
+from openpick.store.records import RunInfo
 from openpick.report import html
 
 

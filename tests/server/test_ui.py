@@ -274,7 +274,7 @@ def test_results_empty(client):
 
 
 def store_run() -> str:
-    from openpick.evals.types import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
+    from openpick.store.records import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
     from openpick.store.runs import RunStore
 
     run = RunInfo(id="r1a2b3c4d5e6", suite="support-bot", created_at="2025-01-01T00:00:00+00:00",

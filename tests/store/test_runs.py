@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from openpick.errors import NotFound
-from openpick.evals.types import CaseResult, Grade, RunInfo
+from openpick.store.records import CaseResult, Grade, RunInfo
 from openpick.store.db import now
 from openpick.store.runs import RunStore
 

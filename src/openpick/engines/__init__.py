@@ -3,12 +3,12 @@ OpenAI-compatible servers. Heavy runtimes are imported inside the engines, on fi
 
 from openpick.engines.base import (
     ContextOverflow, Delta, Engine, EngineError, EngineOptions, Message, ModelIdentity, Request,
-    Result, Stream, Timings, Usage,
+    Result, Sampling, Stream, Timings, Usage,
 )
 from openpick.engines.spec import ModelSpec, load_engine, parse_spec
 
 __all__ = [
     "ContextOverflow", "Delta", "Engine", "EngineError", "EngineOptions", "Message",
-    "ModelIdentity", "ModelSpec", "Request", "Result", "Stream", "Timings", "Usage",
+    "ModelIdentity", "ModelSpec", "Request", "Result", "Sampling", "Stream", "Timings", "Usage",
     "load_engine", "parse_spec",
 ]

@@ -38,17 +38,30 @@ class Message(BaseModel):
     content: str
 
 
-class Request(BaseModel):
-    """One generation request. Exactly one of `messages` (chat) or `prompt` (plain)."""
+class Sampling(BaseModel):
+    """How to generate: the parameters every layer shares. The engine `Request` is a
+    Sampling plus the input; suites (defaults and cases), the server's request bodies, the
+    web UI and chat sessions all declare their generation settings through this one model,
+    so a new parameter is added here and nowhere else."""
 
     model_config = ConfigDict(extra="forbid")
+    max_tokens: int = Field(256, ge=1, description="an integer >= 1")
+    temperature: float = Field(0.0, ge=0.0, description="a number >= 0")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="a number in (0, 1]")
+    seed: int | None = Field(None, description="an integer or null")
+    stop: list[str] = Field(default_factory=list, description="a string or a list of strings")
+
+    def params(self) -> dict:
+        """As keyword arguments (`Request(messages=..., **sampling.params())`)."""
+        return {k: (list(v) if isinstance(v, list) else v)
+                for k, v in self.model_dump().items()}
+
+
+class Request(Sampling):
+    """One generation request. Exactly one of `messages` (chat) or `prompt` (plain)."""
+
     messages: list[Message] | None = None
     prompt: str | None = None
-    max_tokens: int = Field(256, ge=1)
-    temperature: float = Field(0.0, ge=0.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    seed: int | None = None
-    stop: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_input(self) -> Request:

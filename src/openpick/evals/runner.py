@@ -43,7 +43,7 @@ from openpick.engines.pool import ModelPool
 from openpick.engines.spec import ModelSpec, parse_spec
 from openpick.errors import InvalidInput, OpenpickError
 from openpick.evals.cache import ResponseCache, cache_key
-from openpick.evals.types import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
+from openpick.store.records import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
 from openpick.store.db import now
 from openpick.store.runs import ResultKey, RunStore, new_run_id
 

@@ -77,7 +77,7 @@ import yaml
 
 from openpick.errors import InvalidInput, NotFound
 from openpick.evals import assertions as A
-from openpick.evals.types import Grade
+from openpick.store.records import Grade
 
 BUNDLED_DIR = Path(__file__).parent / "data" / "suites"
 

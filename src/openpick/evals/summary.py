@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from openpick.evals import stats
-from openpick.evals.types import CaseResult, ModelInfo, RunInfo
+from openpick.store.records import CaseResult, ModelInfo, RunInfo
 
 ALPHA = 0.05          # significance level of every pairwise verdict
 BLEND_INPUT = 3       # blended price: 3 parts input to 1 part output

@@ -16,7 +16,7 @@ from typing import Any
 
 from openpick.evals.stats import format_p
 from openpick.evals.summary import EntrySummary, RunReport, summarize
-from openpick.evals.types import CaseResult, ModelInfo, RunInfo
+from openpick.store.records import CaseResult, ModelInfo, RunInfo
 from openpick.recommend.ranking import Constraints, Recommendation, recommend
 from openpick.report import interval, money, pct, rate, seconds
 

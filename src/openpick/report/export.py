@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openpick.evals.summary import RunReport, result_passed, result_score, summarize
-from openpick.evals.types import CaseResult, RunInfo
+from openpick.store.records import CaseResult, RunInfo
 
 RESULT_COLUMNS = [
     "run_id", "model", "variant", "case_id", "repeat", "tags", "passed", "score", "error",

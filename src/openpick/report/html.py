@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from openpick.evals.summary import RunReport, result_passed, summarize
-from openpick.evals.types import CaseResult, RunInfo
+from openpick.store.records import CaseResult, RunInfo
 from openpick.report import bytes_, charts, interval, money, mof, pct, rate, seconds
 
 

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from openpick.evals.summary import RunReport, summarize
-from openpick.evals.types import CaseResult, RunInfo
+from openpick.store.records import CaseResult, RunInfo
 from openpick.report import bytes_, interval, money, mof, pct, rate, seconds
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from openpick.errors import InvalidInput, NotFound
-from openpick.evals.types import CaseResult, RunInfo
+from openpick.store.records import CaseResult, RunInfo
 from openpick.store.db import connect, now, transaction
 
 ResultKey = tuple[str, str, str, int]  # model, case_id, variant, repeat

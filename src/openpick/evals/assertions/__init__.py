@@ -42,7 +42,7 @@ from openpick.evals.assertions.base import (
     run_check,
     validate,
 )
-from openpick.evals.types import AssertionResult, Grade
+from openpick.store.records import AssertionResult, Grade
 
 __all__ = [
     "REGISTRY", "Assertion", "Check", "GradeContext", "Outcome", "all_types", "lookup",

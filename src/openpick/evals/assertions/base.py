@@ -210,7 +210,7 @@ def validate(assertion: Assertion, base_dir: Path | None = None) -> Assertion:
 
 def run_check(assertion: Assertion, output: str, context: GradeContext):
     """Apply one assertion; an exception inside a check fails that assertion, not the run."""
-    from openpick.evals.types import AssertionResult
+    from openpick.store.records import AssertionResult
 
     check = REGISTRY[assertion.base]
     try:
