@@ -15,6 +15,7 @@ from openpick.evals.stats import (
     paired_bootstrap,
     pass_rate,
     percentile,
+    sign_flip_p,
     verdict,
     wilson,
 )
@@ -47,6 +48,9 @@ def test_mcnemar_known_table():
     assert mcnemar_p(9, 1) == pytest.approx(22 / 1024)
     assert mcnemar_p(5, 5) == pytest.approx(1.0)
     assert mcnemar_p(0, 0) == 1.0
+    # all k discordant pairs one way: 2/2^k, capped at 1; fewer than 6 cannot reach 0.05
+    assert [mcnemar_p(0, k) for k in (1, 2, 5, 6)] == [1.0, 2 / 2**2, 2 / 2**5, 2 / 2**6]
+    assert mcnemar_p(3, 4) == 1.0
     a = [True] * 10 + [True] * 1 + [False] * 9 + [False] * 5
     b = [True] * 10 + [False] * 1 + [True] * 9 + [False] * 5
     m = mcnemar(a, b)
@@ -64,6 +68,8 @@ def test_paired_bootstrap_is_seeded_and_sensible():
     r2 = paired_bootstrap(a, b, seed=1)
     assert r1 == r2
     assert r1.diff == pytest.approx(0.3) and r1.low > 0 and r1.p_value < 0.001
+    assert (r1.nonzero, r1.exact) == (40, False)       # 40 > 20 differences: Monte Carlo
+    assert r1.p_value == pytest.approx(1 / 10_001)      # its floor, never the impossible 0
     noisy = [x + rng.choice([-0.2, 0.2]) for x in a]
     r = paired_bootstrap(a, noisy, seed=0)
     assert r.low < 0 < r.high or r.p_value > 0.01
@@ -72,6 +78,50 @@ def test_paired_bootstrap_is_seeded_and_sensible():
     assert paired_bootstrap([], []).p_value == 1.0
     with pytest.raises(ValueError):
         paired_bootstrap([1.0], [1.0, 0.0])
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 10, 20])
+def test_constant_difference_p_is_exact_two_over_two_to_the_n(n):
+    # every case 0.2 vs 0.5: only the all-up and all-down sign patterns are as extreme
+    r = paired_bootstrap([0.2] * n, [0.5] * n)
+    assert r.exact and r.nonzero == n
+    assert r.p_value == min(1.0, 2 / 2**n)
+    assert (r.diff, r.low, r.high) == pytest.approx((0.3, 0.3, 0.3))
+
+
+def test_one_case_is_never_significant():
+    v = verdict("A", "B", [False], [False], [0.2], [0.5])
+    assert v.winner is None and v.p_value == 1.0
+    assert v.text == "no significant difference on 1 case (p = 1.00)"
+    five = verdict("A", "B", [False] * 5, [False] * 5, [0.2] * 5, [0.5] * 5)
+    assert five.winner is None and five.p_value == 0.0625
+    six = verdict("A", "B", [False] * 6, [False] * 6, [0.2] * 6, [0.5] * 6)
+    assert six.winner == "B" and six.text == "B is better than A on this suite, p = 0.03"
+
+
+def test_sign_flip_enumerated_by_hand():
+    # differences +0.3, -0.1, +0.3, +0.4 and a tie (dropped): |sum| = 0.9. Of the 16 sign
+    # patterns of (0.3, 0.1, 0.3, 0.4) those with |sum| >= 0.9 are ±(+,+,+,+) = ±1.1 and
+    # ±(+,-,+,+) = ±0.9: 4 of 16.
+    diffs = [0.3, -0.1, 0.3, 0.4, 0.0]
+    assert sign_flip_p(diffs) == (pytest.approx(4 / 16), 4, True)
+    r = paired_bootstrap([0.2, 0.4, 0.3, 0.5, 0.1], [0.5, 0.3, 0.6, 0.9, 0.1])
+    assert r.p_value == pytest.approx(0.25) and r.nonzero == 4
+    # a balanced +-0.2 pair: observed |sum| 0, so every pattern is as extreme
+    assert sign_flip_p([0.2, -0.2])[0] == 1.0
+    assert sign_flip_p([0.0, 0.0]) == (1.0, 0, True)
+
+
+def test_sign_flip_monte_carlo_is_seeded_and_agrees_with_exact():
+    rng = random.Random(5)
+    diffs = [rng.choice([-1, 1]) * rng.random() + 0.15 for _ in range(20)]
+    exact, m, is_exact = sign_flip_p(diffs)
+    assert (m, is_exact) == (20, True)
+    # the same 20 differences and a 21st tiny one: Monte Carlo, close to the exact value
+    mc, m21, mc_exact = sign_flip_p([*diffs, 1e-6], resamples=20_000, seed=3)
+    assert (m21, mc_exact) == (21, False)
+    assert mc == sign_flip_p([*diffs, 1e-6], resamples=20_000, seed=3)[0]
+    assert abs(mc - exact) < 0.02
 
 
 def test_verdict_plain_words():
@@ -101,7 +151,9 @@ def test_verdict_uses_bootstrap_for_partial_scores():
     b_scores = [0.6, 0.9, 0.7, 0.8] * 8
     passes = [False] * 32
     v = verdict("A", "B", passes, passes, a_scores, b_scores)
-    assert v.test == "bootstrap" and v.winner == "B" and "paired bootstrap" in v.detail
+    assert v.test == "bootstrap" and v.winner == "B"
+    assert v.detail.startswith("paired sign-flip test (Monte Carlo) on 32 cases, 32 with")
+    assert "difference +0.400 (bootstrap 95% CI +0.3" in v.detail
     v = verdict("A", "B", passes, passes, [0.0] * 32, [0.0] * 32)
     assert v.test == "mcnemar"
     with pytest.raises(ValueError):

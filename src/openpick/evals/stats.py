@@ -3,8 +3,10 @@
 - `wilson(k, n)`: 95% Wilson score interval for a pass rate (good at small n and at 0 or n).
 - `mcnemar(a, b)`: exact McNemar test for paired pass/fail on the same cases: a two-sided
   binomial test on the discordant pairs (cases exactly one model passed).
-- `paired_bootstrap(a, b)`: the mean score difference b − a with a percentile 95% interval
-  and a two-sided p-value, resampling cases (seeded, so reruns agree).
+- `paired_bootstrap(a, b)`: the mean score difference b − a with a bootstrap 95% interval
+  (resampling cases) and the two-sided p-value of a paired sign-flip test on the per-case
+  differences: exact for up to 20 differing cases, seeded Monte Carlo above (reruns agree).
+  With m differing cases no p-value below 2/2^m is possible, so fewer than 6 never reach 0.05.
 - `bradley_terry(comparisons)`: ratings from pairwise wins (the arena), on an Elo-like scale,
   with bootstrap 95% intervals.
 - `verdict(...)`: one plain sentence, e.g. "B is better than A on this suite, p = 0.003"
@@ -34,7 +36,8 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     z2 = z * z
     center = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, center - half), min(1.0, center + half)
+    # the interval always holds k/n; at k = 0 or n rounding could leave it a hair outside
+    return max(0.0, min(p, center - half)), min(1.0, max(p, center + half))
 
 
 @dataclass(frozen=True)
@@ -80,32 +83,89 @@ def mcnemar(a_passed: Sequence[bool], b_passed: Sequence[bool]) -> McNemar:
 
 
 def mcnemar_p(a_only: int, b_only: int) -> float:
-    """Two-sided exact p-value from the discordant counts (1.0 when there are none)."""
+    """Two-sided exact p-value from the discordant counts (1.0 when there are none).
+
+    Under the null each discordant pair goes either way with probability 1/2; the binomial is
+    then symmetric, so the two-sided p is twice the smaller tail, capped at 1 (2/2^d at best
+    with d discordant pairs). Written with min() so swapping the models gives the same p.
+    """
     d = a_only + b_only
     if d == 0:
         return 1.0
-    from scipy.stats import binomtest
+    from scipy.stats import binom
 
-    return float(binomtest(b_only, d, 0.5, alternative="two-sided").pvalue)
+    return float(min(1.0, 2.0 * binom.cdf(min(a_only, b_only), d, 0.5)))
 
 
 @dataclass(frozen=True)
 class Bootstrap:
+    """The paired score comparison: the mean difference with a bootstrap 95% interval, and
+    the p-value of an exact (or, for many cases, Monte Carlo) paired sign-flip test. The
+    name is kept from when the p-value came from the bootstrap too."""
+
     n: int
     mean_a: float
     mean_b: float
     diff: float         # mean(b) − mean(a)
-    low: float          # 95% percentile interval of the difference
+    low: float          # bootstrap 95% percentile interval of the difference
     high: float
-    p_value: float
+    p_value: float      # two-sided, paired sign-flip test
+    nonzero: int = 0    # cases whose scores differ: the only ones the sign-flip test can use
+    exact: bool = True  # all 2^nonzero sign patterns enumerated (else seeded Monte Carlo)
+
+
+EXACT_SIGN_FLIP_MAX = 20    # up to this many non-zero differences, enumerate every pattern
+
+
+def sign_flip_p(diffs: Sequence[float], *, resamples: int = 10_000,
+                seed: int = 0) -> tuple[float, int, bool]:
+    """Two-sided paired permutation (sign-flip) p-value of the mean of `diffs`.
+
+    Under the null of no difference each case's difference is as likely positive as negative,
+    so every sign pattern of the m non-zero differences is equally likely; the p-value is the
+    share of patterns whose |sum| is at least the observed one. Exact enumeration when
+    m <= EXACT_SIGN_FLIP_MAX, so its floor is 2/2^m; above that a seeded Monte Carlo with the
+    +1 correction, whose floor 1/(resamples + 1) is above 2/2^m. Returns (p, m, exact).
+    """
+    import numpy as np
+
+    d = np.asarray(diffs, dtype=float)
+    scale = max(1.0, float(np.max(np.abs(d)))) if d.size else 1.0
+    d = d[np.abs(d) > 1e-12 * scale]          # zero differences carry no sign to flip
+    m = int(d.size)
+    if m == 0:
+        return 1.0, 0, True
+    mags = np.abs(d)
+    observed = abs(float(np.sum(d)))
+    tol = 1e-9 * float(np.sum(mags))          # float noise must not make a pattern "less extreme"
+    if observed <= tol:
+        return 1.0, m, True
+    if m <= EXACT_SIGN_FLIP_MAX:
+        # |sum| is symmetric under flipping every sign, so fix the first sign: 2^(m-1) patterns
+        sums = np.array([mags[0]])
+        for x in mags[1:]:
+            sums = np.concatenate([sums + x, sums - x])
+        extreme = int(np.count_nonzero(np.abs(sums) >= observed - tol))
+        return extreme / sums.size, m, True
+    rng = np.random.default_rng(seed)
+    extreme, left = 0, resamples
+    while left:
+        rows = min(left, max(1, 2_000_000 // m))  # bounded memory per chunk
+        signs = rng.integers(0, 2, size=(rows, m)) * 2.0 - 1.0
+        extreme += int(np.count_nonzero(np.abs(signs @ mags) >= observed - tol))
+        left -= rows
+    p = (extreme + 1) / (resamples + 1)
+    return max(p, 2.0 ** (1 - m)), m, False   # never below what exact enumeration allows
 
 
 def paired_bootstrap(a_scores: Sequence[float], b_scores: Sequence[float], *,
                      resamples: int = 10_000, seed: int = 0) -> Bootstrap:
-    """Paired bootstrap of the mean score difference b − a over cases.
+    """Paired comparison of the mean score difference b − a over cases.
 
-    The p-value is two-sided, from the resampled differences re-centred on zero (the null of
-    no difference), with the usual +1 correction so it is never exactly 0.
+    The 95% interval comes from resampling cases (a percentile bootstrap); the two-sided
+    p-value from the paired sign-flip test (`sign_flip_p`), which is exact for small suites.
+    A bootstrap p-value is not used: when every difference is the same, every resample has
+    the same mean and it would claim significance from a single case. Seeded, so reruns agree.
     """
     import numpy as np
 
@@ -115,22 +175,14 @@ def paired_bootstrap(a_scores: Sequence[float], b_scores: Sequence[float], *,
         raise ValueError("paired scores must have the same length")
     n = a.size
     if n == 0:
-        return Bootstrap(0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+        return Bootstrap(0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0, True)
     d = b - a
-    observed = float(d.mean())
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(resamples, n))
-    means = d[idx].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    if np.allclose(d, d[0]):
-        p = 1.0 if abs(observed) < 1e-12 else 0.0
-        p = max(p, 1.0 / (resamples + 1))
-    else:
-        centred = means - observed
-        extreme = int(np.sum(np.abs(centred) >= abs(observed) - 1e-12))
-        p = (extreme + 1) / (resamples + 1)
-    return Bootstrap(n, float(a.mean()), float(b.mean()), observed, float(low), float(high),
-                     float(min(1.0, p)))
+    low, high = np.percentile(d[idx].mean(axis=1), [2.5, 97.5])
+    p, m, exact = sign_flip_p(d, resamples=resamples, seed=seed)
+    return Bootstrap(n, float(a.mean()), float(b.mean()), float(d.mean()), float(low),
+                     float(high), float(p), m, exact)
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -140,7 +192,7 @@ class Verdict:
     text: str                   # the plain sentence
     winner: str | None          # the better model's name, None when no significant difference
     p_value: float
-    test: str                   # "mcnemar" or "bootstrap"
+    test: str                   # "mcnemar" or "bootstrap" (the scores: sign-flip p, bootstrap CI)
     n: int
     detail: str                 # the counts behind it, for a report's small print
 
@@ -159,9 +211,10 @@ def verdict(name_a: str, name_b: str, a_passed: Sequence[bool], b_passed: Sequen
             seed: int = 0) -> Verdict:
     """Compare two models on the same cases (aligned lists) in one plain sentence.
 
-    test="mcnemar" uses pass/fail; "bootstrap" uses scores; "auto" (default) uses the
-    bootstrap only when scores are given and some are partial (not 0 or 1), since then
-    pass/fail throws information away, and McNemar otherwise. One test, chosen up front:
+    test="mcnemar" uses pass/fail; "bootstrap" uses scores (the paired sign-flip test, with
+    a bootstrap interval); "auto" (default) uses the scores only when they are given and some
+    are partial (not 0 or 1), since then pass/fail throws information away, and McNemar
+    otherwise. One test, chosen up front:
     trying both and reporting the smaller p would overstate the evidence.
     """
     n = len(a_passed)
@@ -186,9 +239,10 @@ def verdict(name_a: str, name_b: str, a_passed: Sequence[bool], b_passed: Sequen
     else:
         bs = paired_bootstrap(a_scores, b_scores, seed=seed)
         p, sign = bs.p_value, bs.diff
-        detail = (f"paired bootstrap on {cases}: mean score {name_a} {bs.mean_a:.3f}, "
-                  f"{name_b} {bs.mean_b:.3f}, difference {bs.diff:+.3f} "
-                  f"(95% CI {bs.low:+.3f} to {bs.high:+.3f})")
+        how = "exact" if bs.exact else "Monte Carlo"
+        detail = (f"paired sign-flip test ({how}) on {cases}, {bs.nonzero} with different "
+                  f"scores: mean score {name_a} {bs.mean_a:.3f}, {name_b} {bs.mean_b:.3f}, "
+                  f"difference {bs.diff:+.3f} (bootstrap 95% CI {bs.low:+.3f} to {bs.high:+.3f})")
     if p < alpha and sign != 0:
         better, worse = (name_b, name_a) if sign > 0 else (name_a, name_b)
         text = f"{better} is better than {worse} on {suite}, {format_p(p)}"
@@ -239,7 +293,9 @@ def bradley_terry(comparisons: Sequence[tuple], *, names: Sequence[str] | None =
     Each comparison is `(winner, loser)` or `(a, b, outcome)` with outcome 1 (a won),
     0 (b won) or 0.5 (a tie: half a win each). Ratings are on an Elo-like scale
     (`scale`/ln(10) per unit of log-strength, mean `anchor`); intervals come from
-    resampling the comparisons `bootstrap` times (seeded).
+    resampling the comparisons `bootstrap` times (seeded). The result depends only on the
+    multiset of comparisons, not on their order: they are put in a canonical order (each
+    written from its alphabetically first model, then sorted) before resampling.
     """
     import numpy as np
 
@@ -251,8 +307,8 @@ def bradley_terry(comparisons: Sequence[tuple], *, names: Sequence[str] | None =
             triples.append((c[0], c[1], float(c[2])))
         else:
             raise ValueError(f"a comparison is (winner, loser) or (a, b, 1|0|0.5), got {c!r}")
-    all_names = list(dict.fromkeys([*(names or []), *(t[0] for t in triples),
-                                    *(t[1] for t in triples)]))
+    triples = sorted((x, y, o) if x <= y else (y, x, 1.0 - o) for x, y, o in triples)
+    all_names = sorted({*(names or []), *(t[0] for t in triples), *(t[1] for t in triples)})
     if not all_names:
         return []
     index = {m: i for i, m in enumerate(all_names)}
