@@ -179,9 +179,7 @@ def run_harness(port: int, n: int, concurrency: int, folder: Path) -> dict:
 
 
 def _body(item) -> bytes:
-    from openpick.evals.runner import build_request
-
-    req = build_request(item, 0)
+    req = item.request(seed=0)
     body = {"model": "mock", "max_tokens": req.max_tokens, "temperature": req.temperature,
             "top_p": req.top_p, "stream": True, "stream_options": {"include_usage": True},
             "seed": req.seed, "messages": [m.model_dump() for m in req.messages]}

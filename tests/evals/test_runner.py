@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from test_runner_support import Item, calls, items, reset_calls, scripted_pool
+from test_runner_support import Item, Suite, calls, items, reset_calls, scripted_pool
 
 from openpick.evals.assertions import parse_assertion
-from openpick.evals.runner import RunInterrupted, RunOptions, Runner, build_request
+from openpick.evals.runner import RunInterrupted, RunOptions, Runner
 from openpick.store.runs import RunStore
 
 A, B = "fake:echo", "fake:always pass"
-
-
-class Suite:
-    def __init__(self, its, name="t"):
-        self.name = name
-        self._items = its
-
-    def items(self):
-        return self._items
 
 
 def run(its, models=(A, B), options=None, resume=None, progress=None, store=None):
@@ -73,7 +64,7 @@ def test_no_cache_and_repeats_bypass_the_cache():
 def test_cache_key_follows_the_request():
     run(items(2))
     changed = items(2)
-    changed[0].max_tokens = 5
+    changed[0].sampling = changed[0].sampling.model_copy(update={"max_tokens": 5})
     run(changed)
     assert calls(A) == 3  # only the case whose generation parameters changed
 
@@ -172,9 +163,8 @@ def test_resume_refuses_a_changed_suite():
 def test_messages_seed_and_stop_reach_the_engine():
     it = Item(case_id="m", messages=[{"role": "system", "content": "be brief"},
                                      {"role": "user", "content": "hello STOP there"}],
-              assertions=[parse_assertion({"equals": "hello"})])
-    it.stop = ["STOP"]
-    req = build_request(it, seed=7)
+              assertions=[parse_assertion({"equals": "hello"})], stop=["STOP"])
+    req = it.request(seed=7)
     assert req.seed == 7 and req.stop == ["STOP"] and req.messages[0].role == "system"
     info, results = run([it], models=[A])
     (r,) = results
@@ -212,12 +202,7 @@ def test_unknown_model_fails_before_anything_runs():
 
 
 def test_runner_threads_for_a_concurrent_engine():
-    # A server engine runs several cases at once; results stay unique and complete.
-    from openpick.evals import runner as R
-
-    R.SERVER_ENGINES.add("fake")
-    try:
-        info, results = run(items(20), models=[A], options=RunOptions(concurrency=4))
-    finally:
-        R.SERVER_ENGINES.discard("fake")
+    # An engine that takes several requests at once gets them; results stay unique and complete.
+    info, results = run(items(20), models=[A], options=RunOptions(
+        concurrency=4, engine_options={A: {"parallel": 4}}))
     assert len(results) == 20 and len({r.case_id for r in results}) == 20

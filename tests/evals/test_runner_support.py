@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 
-from openpick.engines.base import EngineError
+from openpick.engines.base import EngineError, Sampling
 from openpick.engines.fake import FakeEngine
 from openpick.engines.pool import ModelPool
 from openpick.engines.spec import load_engine
 from openpick.evals.assertions import parse_assertion
+from openpick.evals.suite import Suite as RealSuite
+from openpick.evals.suite import SuiteItem
 
 
-@dataclass
-class Item:
-    case_id: str
-    prompt: str | None = None
-    messages: list[dict] | None = None
-    variant: str = "default"
-    tags: list[str] = field(default_factory=list)
-    assertions: list = field(default_factory=list)
-    max_tokens: int = 32
-    temperature: float = 0.0
-    threshold: float | None = None
+def Item(case_id: str, prompt: str | None = None, messages: list[dict] | None = None, *,
+         variant: str = "default", tags: list[str] | None = None, assertions: list | None = None,
+         max_tokens: int = 32, temperature: float = 0.0, stop: list[str] | None = None,
+         threshold: float | None = None) -> SuiteItem:
+    """A real suite item, written in Python instead of YAML."""
+    return SuiteItem(case_id=case_id, variant=variant, messages=messages, prompt=prompt,
+                     sampling=Sampling(max_tokens=max_tokens, temperature=temperature,
+                                       stop=stop or []),
+                     assertions=list(assertions or []), tags=list(tags or []),
+                     threshold=threshold)
+
+
+def Suite(its: list[SuiteItem], name: str = "t") -> RealSuite:
+    return RealSuite.of(its, name)
 
 
 def items(n: int = 4) -> list[Item]:

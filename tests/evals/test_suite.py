@@ -46,7 +46,7 @@ def test_messages_case_keeps_its_system_and_overrides():
         {"role": "system", "content": "Custom system for Ada."},
         {"role": "user", "content": "Hi, I am Ada."},
     ]
-    assert chat.max_tokens == 8 and chat.threshold == 0.5 and chat.weight == 3
+    assert chat.sampling.max_tokens == 8 and chat.threshold == 0.5 and chat.weight == 3
 
 
 def test_completion_mode_gives_a_plain_prompt():
@@ -167,7 +167,7 @@ def test_demo_suite_is_small_and_mixed():
     suite = load_suite("demo")
     assert 20 <= len(suite) <= 24
     assert suite.models == ["smollm2-135m", "qwen2.5-coder-0.5b"]
-    assert max(i.max_tokens for i in suite.items()) <= 160
+    assert max(i.sampling.max_tokens for i in suite.items()) <= 160
     assert {"facts", "math", "code", "extraction", "multilingual"} <= set(suite.tags)
 
 

@@ -106,7 +106,7 @@ def run_compare(suite: str | None, models: list[str], *, repeats: int = 1, seed:
                 html: Path | None = None, timeout_s: float | None = None,
                 judge: str | None = None):
     """What the command does; returns (run, results, html path or None)."""
-    from openpick.evals.runner import RunOptions, compare, suite_models
+    from openpick.evals.runner import RunOptions, compare
     from openpick.evals.suite import load_suite
 
     if resume:
@@ -126,7 +126,7 @@ def run_compare(suite: str | None, models: list[str], *, repeats: int = 1, seed:
                              prices=parse_prices(prices or []),
                              machine_usd_per_hour=machine_usd_per_hour, judge=judge)
     loaded = load_suite(suite or DEMO_SUITE)
-    models = list(models) or suite_models(loaded)
+    models = list(models) or loaded.models
     if not models:
         raise InvalidInput("no models: give -m MODEL (repeat it to compare several), "
                            "or list `models:` in the suite")

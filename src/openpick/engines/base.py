@@ -46,7 +46,7 @@ class Sampling(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     max_tokens: int = Field(256, ge=1, description="an integer >= 1")
-    temperature: float = Field(0.0, ge=0.0, description="a number >= 0")
+    temperature: float = Field(0.0, ge=0.0, allow_inf_nan=False, description="a number >= 0")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="a number in (0, 1]")
     seed: int | None = Field(None, description="an integer or null")
     stop: list[str] = Field(default_factory=list, description="a string or a list of strings")
@@ -210,6 +210,8 @@ class Engine(ABC):
 
     name: ClassVar[str]
     Options: ClassVar[type[EngineOptions]] = EngineOptions
+    # The model runs on this machine (its memory is ours to measure); False for servers.
+    local: ClassVar[bool] = True
 
     def __init__(self, target: str, options: EngineOptions | dict | None = None, *,
                  display_name: str | None = None, record_id: str | None = None):
@@ -252,6 +254,14 @@ class Engine(ABC):
 
     def peak_memory_bytes(self) -> int | None:
         """Peak resident memory of the process that runs the model, if it is its own."""
+        return None
+
+    @classmethod
+    def identity_before_load(cls, target: str, display_name: str,
+                             record_id: str | None = None) -> dict | None:
+        """The model's identity (as `identity()` would give it) without loading it, where
+        that is cheap and exact, so cached answers are found without loading a model. None:
+        only a loaded model knows."""
         return None
 
     @classmethod

@@ -46,6 +46,10 @@ class FakeEngine(Engine):
     Options = FakeOptions
     options: FakeOptions
 
+    @classmethod
+    def identity_before_load(cls, target, display_name, record_id=None):
+        return {"engine": cls.name, "name": display_name, "target": target}
+
     def __init__(self, target: str = "echo", options=None, **kw):
         super().__init__(target, options, **kw)
         self.calls: list[Request] = []

@@ -192,6 +192,12 @@ class LlamaCppEngine(Engine):
         return llm
 
     @classmethod
+    def identity_before_load(cls, target, display_name, record_id=None):
+        path = Path(target).expanduser()
+        return {"engine": cls.name, "name": display_name, "path": str(path),
+                "sha256": hashing.file_sha256(path), "record_id": record_id}
+
+    @classmethod
     def worker_options(cls, options: dict) -> dict:
         if options.get("extra_buffers") is None:
             # Decided in the parent, once, so no worker probes (engines/probe.py).

@@ -107,6 +107,7 @@ def _error_message(resp: httpx.Response) -> str:
 
 class OpenAIEngine(Engine):
     name = "openai"
+    local = False
     Options = OpenAIOptions
     options: OpenAIOptions
 
@@ -138,6 +139,14 @@ class OpenAIEngine(Engine):
     def replica_stats(self) -> list[ReplicaStats]:
         """Per endpoint: healthy, in_flight, served, failures, last_error."""
         return self._replicas.stats()
+
+    @classmethod
+    def identity_before_load(cls, target, display_name, record_id=None):
+        urls, model_id = split_targets(target)
+        if not model_id:
+            return None  # the server names its model once asked
+        return {"engine": cls.name, "name": display_name, "url": ",".join(sorted(urls)),
+                "model_id": model_id, "record_id": record_id}
 
     def identity(self) -> ModelIdentity:
         return ModelIdentity(engine=self.name, name=self.display_name, url=self.base_url,

@@ -32,22 +32,22 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, is_dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from openpick.engines.base import Engine, EngineError, Message, Request, Result
+from openpick.engines import registry
+from openpick.engines.base import Engine, EngineError, Request, Result
 from openpick.engines.pool import ModelPool
 from openpick.engines.spec import ModelSpec, parse_spec
 from openpick.errors import InvalidInput, OpenpickError
 from openpick.evals.cache import ResponseCache, cache_key
+from openpick.evals.facts import CatalogResolver, ModelResolver, case_cost
+from openpick.evals.suite import Suite, SuiteItem, items_hash, load_suite
 from openpick.store.records import AssertionResult, CaseResult, Grade, ModelInfo, RunInfo
 from openpick.store.db import now
 from openpick.store.runs import ResultKey, RunStore, new_run_id
-
-SERVER_ENGINES = {"openai"}
 
 # Set by a signal handler (the CLI's) as well as raising KeyboardInterrupt: a native library
 # can swallow the exception (llama.cpp calls Python back while loading a model), never the
@@ -103,126 +103,15 @@ class NoProgress:
         pass
 
 
-Grader = Callable[[Any, str, dict[str, Any]], Grade]
+# A grader takes a suite item, the output and the context (case, result, cost, judge).
+Grader = Callable[[SuiteItem, str, dict[str, Any]], Grade]
 
 
-# -- suite items, duck-typed -------------------------------------------------------------
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return _plain(asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return repr(obj)
-
-
-GEN_PARAMS = ("max_tokens", "temperature", "top_p", "seed", "stop")
-
-
-def item_params(item: Any) -> dict[str, Any]:
-    """Generation parameters of a suite item that it sets (None means "not set")."""
-    params = _get(item, "params")
-    params = dict(params()) if callable(params) else dict(params or {})
-    for k in GEN_PARAMS:
-        v = _get(item, k)
-        if v is not None and k not in params:
-            params[k] = v
-    return {k: v for k, v in params.items() if k in GEN_PARAMS and v is not None}
-
-
-def item_input(item: Any) -> list[dict[str, str]] | str:
-    messages = _get(item, "messages")
-    if messages:
-        return [{"role": _get(m, "role"), "content": _get(m, "content")} for m in messages]
-    prompt = _get(item, "prompt")
-    if prompt is None:
-        raise InvalidInput(f"case {_get(item, 'case_id')!r} has neither prompt nor messages")
-    return prompt
-
-
-def build_request(item: Any, seed: int) -> Request:
-    params = item_params(item)
-    params["seed"] = params.get("seed", seed)
-    if isinstance(params.get("stop"), str):
-        params["stop"] = [params["stop"]]
-    inp = item_input(item)
-    if isinstance(inp, str):
-        return Request(prompt=inp, **params)
-    return Request(messages=[Message(role=m["role"], content=m["content"]) for m in inp],
-                   **params)
-
-
-def _assertion_fingerprint(a: Any) -> Any:
-    # Parsed assertions carry compiled or loaded helpers (`prepared`) whose repr differs
-    # between processes; what was written is what identifies them.
-    if isinstance(a, (dict, str)):
-        return a
-    return {"type": _get(a, "type"), "value": _plain(_get(a, "value")),
-            "options": _plain(dict(_get(a, "options") or {})), "weight": _get(a, "weight")}
-
-
-def suite_hash(items: Sequence[Any]) -> str:
-    """Content hash of what the models are asked and how answers are graded."""
-    h = hashlib.sha256()
-    for it in items:
-        h.update(json.dumps({
-            "id": _get(it, "case_id"), "variant": _get(it, "variant") or "default",
-            "input": item_input(it), "params": item_params(it), "tags": _get(it, "tags"),
-            "threshold": _get(it, "threshold"), "weight": _get(it, "weight"),
-            "assertions": [_assertion_fingerprint(a) for a in _get(it, "assertions") or []],
-        }, sort_keys=True, default=repr).encode())
-    return h.hexdigest()
-
-
-def _case_dict(item: Any) -> dict[str, Any]:
-    """What `python` checks and judges see of a case."""
-    if callable(getattr(item, "case_dict", None)):
-        return item.case_dict()
-    inp = item_input(item)
-    out = {"id": _get(item, "case_id"), "variant": _get(item, "variant") or "default",
-           "vars": _plain(_get(item, "vars") or {}), "tags": list(_get(item, "tags") or [])}
-    out["messages" if isinstance(inp, list) else "prompt"] = inp
-    return out
-
-
-def _judge_model(item: Any) -> str | None:
-    """A `judge` assertion may name its judge model (`model: qwen2.5-coder-0.5b`)."""
-    for a in _get(item, "assertions") or []:
-        if _get(a, "base") == "judge":
-            model = (_get(a, "options") or {}).get("model")
-            if model:
-                return model
-    return None
-
-
-# -- grading -----------------------------------------------------------------------------
-def default_grader(item: Any, output: str, context: dict[str, Any]) -> Grade:
+def default_grader(item: SuiteItem, output: str, context: dict[str, Any]) -> Grade:
     """Grade with the suite's assertions (openpick.evals.assertions)."""
-    from openpick.evals import assertions as A
-
-    ctx = A.GradeContext.from_result(context["case"], context.get("result"),
-                                     cost_usd=context.get("cost_usd"),
-                                     judge=context.get("judge"))
-    kw = {}
-    threshold = _get(item, "threshold")
-    if threshold is not None:
-        kw["threshold"] = threshold
-    return A.grade(_get(item, "assertions") or [], output, ctx, **kw)
-
-
-def no_assertions_grade() -> Grade:
-    return Grade(passed=True, score=1.0, assertions=[])
+    return item.grade(output, item.context(context.get("result"),
+                                           cost_usd=context.get("cost_usd"),
+                                           judge=context.get("judge")))
 
 
 def error_grade(reason: str) -> Grade:
@@ -241,71 +130,25 @@ class _Model:
     ident: dict[str, Any] | None = None  # identity for the cache key; None until known
 
 
-def _preload_identity(spec: ModelSpec) -> dict[str, Any] | None:
-    """The model's identity without loading it, where that is cheap and exact."""
-    from openpick.engines import hashing
-
+def _identity_before_load(spec: ModelSpec) -> dict[str, Any] | None:
+    """The engine's own cheap identity, so cached answers need no model load."""
     try:
-        if spec.engine == "llama-cpp":
-            path = Path(spec.resolve_target()).expanduser()
-            return {"engine": "llama-cpp", "name": spec.name, "path": str(path),
-                    "sha256": hashing.file_sha256(path), "record_id": spec.record_id}
-        if spec.engine == "openai":
-            from openpick.engines.openai import split_target
-
-            url, model_id = split_target(spec.resolve_target())
-            if model_id:
-                return {"engine": "openai", "name": spec.name, "url": url, "model_id": model_id,
-                        "record_id": spec.record_id}
-        if spec.engine == "fake":
-            return {"engine": "fake", "name": spec.name, "target": spec.resolve_target()}
+        cls = registry.get_engine_class(spec.engine)
+        return cls.identity_before_load(spec.resolve_target(), spec.name, spec.record_id)
     except (OSError, OpenpickError):
         return None  # the engine will say what is wrong when it loads
-    return None
 
 
-def _catalog_facts(record_id: str | None) -> tuple[Any, str | None, int | None]:
-    if not record_id:
-        return None, None, None
+def _is_local(spec: ModelSpec) -> bool:
     try:
-        from openpick.catalog.catalog import get_record
-        from openpick.openness.mof import evaluate
-
-        rec = get_record(record_id)
-        return rec, rec.license, evaluate(rec).mof_class
-    except Exception:  # noqa: BLE001 - catalog facts are decoration, never a reason to fail
-        return None, None, None
+        return registry.get_engine_class(spec.engine).local
+    except OpenpickError:
+        return True
 
 
 def model_info(name: str, spec: ModelSpec, options: RunOptions) -> ModelInfo:
-    rec, license_, mof = _catalog_facts(spec.record_id)
-    price_in = price_out = None
-    source = None
-    machine = None
-    if name in options.prices:
-        (price_in, price_out), source = options.prices[name], "user"
-    elif spec.price is not None:
-        price_in, price_out = spec.price.usd_per_1m_input, spec.price.usd_per_1m_output
-        source = "config"
-    elif rec is not None and rec.prices:
-        p = rec.prices[0]
-        price_in, price_out, source = p.usd_per_1m_input, p.usd_per_1m_output, f"catalog:{p.provider}"
-    elif options.machine_usd_per_hour is not None:
-        machine, source = options.machine_usd_per_hour, f"machine:{options.machine_usd_per_hour:g}"
-    target = spec.target if spec.target is not None else (spec.embedded or "")
-    return ModelInfo(name=name, spec=f"{spec.engine}:{target}", engine=spec.engine,
-                     record_id=spec.record_id, license=license_, mof_class=mof,
-                     usd_per_1m_input=price_in, usd_per_1m_output=price_out,
-                     price_source=source, machine_usd_per_hour=machine)
-
-
-def case_cost(info: ModelInfo, result: Result) -> float | None:
-    if info.usd_per_1m_input is not None and info.usd_per_1m_output is not None:
-        return ((result.usage.prompt_tokens or 0) * info.usd_per_1m_input
-                + result.usage.completion_tokens * info.usd_per_1m_output) / 1e6
-    if info.machine_usd_per_hour is not None:
-        return info.machine_usd_per_hour * result.timings.total_s / 3600
-    return None
+    """The default resolver's facts for one model under these run options."""
+    return CatalogResolver(options.prices, options.machine_usd_per_hour).info(name, spec)
 
 
 # -- memory ------------------------------------------------------------------------------
@@ -332,7 +175,7 @@ def peak_rss_bytes() -> int:
 # -- the run -----------------------------------------------------------------------------
 @dataclass
 class _Task:
-    item: Any
+    item: SuiteItem
     repeat: int
     seed: int
     request: Request
@@ -354,13 +197,15 @@ class _Abandoned(Exception):
 
 class Runner:
     def __init__(self, store: RunStore | None = None, pool: ModelPool | None = None,
-                 grader: Grader | None = None, progress: Progress | None = None):
+                 grader: Grader | None = None, progress: Progress | None = None,
+                 resolver: ModelResolver | None = None):
         self.store = store or RunStore()
         self.cache = ResponseCache(self.store.conn)
         self._own_pool = pool is None
         self.pool = pool or ModelPool()
         self.grader = grader or default_grader
         self.progress = progress or NoProgress()
+        self.resolver = resolver    # None: the catalog and the run's own price options
         self.stop = threading.Event()
         self._judge_lock = threading.Lock()
 
@@ -369,7 +214,7 @@ class Runner:
             self.pool.close()
 
     # -- planning ---------------------------------------------------------------------------
-    def prepare(self, suite_name: str, items: Sequence[Any], models: Sequence[str],
+    def prepare(self, suite_name: str, items: Sequence[SuiteItem], models: Sequence[str],
                 options: RunOptions, *, suite_path: str | None = None,
                 resume: str | None = None) -> RunInfo:
         """Find the run to continue (by id, or the same unfinished run) or create one."""
@@ -380,12 +225,13 @@ class Runner:
         if not items:
             raise InvalidInput(f"suite {suite_name!r} has no cases")
         specs = {m: parse_spec(m) for m in models}  # unknown names fail before anything runs
-        shash = suite_hash(items)
+        shash = items_hash(list(items))
         key = hashlib.sha256(json.dumps(
             {"suite": shash, "models": [[m, specs[m].engine, specs[m].target, specs[m].embedded]
                                         for m in models],
              "options": options.identity()}, sort_keys=True, default=str).encode()).hexdigest()
         planned = len(models) * len(items) * options.repeats
+        resolver = self.resolver or CatalogResolver(options.prices, options.machine_usd_per_hour)
         if resume:
             run = self.store.get(resume)
             if run.suite_hash and run.suite_hash != shash:
@@ -396,7 +242,7 @@ class Runner:
         if run is None:
             run = RunInfo(id=new_run_id(), suite=suite_name, suite_path=suite_path,
                           suite_hash=shash, created_at=now(), planned=planned,
-                          models=[model_info(m, specs[m], options) for m in models],
+                          models=[resolver.info(m, specs[m]) for m in models],
                           options=options.model_dump(mode="json"))
             self.store.create(run, key)
         else:
@@ -410,27 +256,24 @@ class Runner:
         for info in run.models:
             spec = parse_spec(info.name)
             opts = {**spec.options, **options.engine_options.get(info.name, {})}
-            local = spec.engine not in SERVER_ENGINES
             conc = options.concurrency or 1  # raised to the engine's own once it is loaded
-            out.append(_Model(info=info, spec=spec, options=opts, concurrency=conc, local=local,
-                              ident=_preload_identity(spec)))
+            out.append(_Model(info=info, spec=spec, options=opts, concurrency=conc,
+                              local=_is_local(spec), ident=_identity_before_load(spec)))
         return out
 
-    def _tasks(self, run: RunInfo, m: _Model, items: Sequence[Any], options: RunOptions,
+    def _tasks(self, run: RunInfo, m: _Model, items: Sequence[SuiteItem], options: RunOptions,
                done: set[ResultKey]) -> list[_Task]:
         tasks = []
         for item in items:
-            cid, variant = _get(item, "case_id"), _get(item, "variant") or "default"
             for r in range(options.repeats):
-                if (m.info.name, cid, variant, r) in done:
+                if (m.info.name, item.case_id, item.variant, r) in done:
                     continue
-                seed = item_params(item).get("seed", options.seed + r)
-                tasks.append(_Task(item=item, repeat=r, seed=seed,
-                                   request=build_request(item, options.seed + r)))
+                request = item.request(seed=options.seed + r)
+                tasks.append(_Task(item=item, repeat=r, seed=request.seed, request=request))
         return tasks
 
     # -- running ------------------------------------------------------------------------
-    def run(self, run: RunInfo, items: Sequence[Any], options: RunOptions) -> list[CaseResult]:
+    def run(self, run: RunInfo, items: Sequence[SuiteItem], options: RunOptions) -> list[CaseResult]:
         """Run what is missing or errored; returns every result of the run."""
         self.stop.clear()
         interrupt_requested.clear()
@@ -633,9 +476,9 @@ class Runner:
             grade = self._grade(m, item, res)
         t, u = (res.timings, res.usage) if res is not None else (None, None)
         return CaseResult(
-            run_id=run.id, model=m.info.name, case_id=_get(item, "case_id"),
-            variant=_get(item, "variant") or "default", repeat=task.repeat,
-            tags=list(_get(item, "tags") or []), input=item_input(item),
+            run_id=run.id, model=m.info.name, case_id=item.case_id,
+            variant=item.variant, repeat=task.repeat,
+            tags=list(item.tags), input=item.input,
             output=None if res is None else res.text, error=error, grade=grade,
             prompt_tokens=u and u.prompt_tokens, completion_tokens=u and u.completion_tokens,
             ttft_s=t and t.ttft_s, total_s=t and t.total_s, decode_tok_s=t and t.decode_tok_s,
@@ -643,12 +486,10 @@ class Runner:
             peak_rss_bytes=rss, seed=task.seed, cached=task.cached is not None and res is not None,
             created_at=now())
 
-    def _grade(self, m: _Model, item: Any, res: Result) -> Grade:
-        if not (_get(item, "assertions") or []):
-            return no_assertions_grade()
-        judge_model = _judge_model(item) or self.judge_model
+    def _grade(self, m: _Model, item: SuiteItem, res: Result) -> Grade:
+        judge_model = item.judge_model() or self.judge_model
         judge = (lambda prompt: self._judge(judge_model, prompt)) if judge_model else None
-        context = {"case": _case_dict(item), "result": res, "cost_usd": case_cost(m.info, res),
+        context = {"case": item.case_dict(), "result": res, "cost_usd": case_cost(m.info, res),
                    "judge": judge}
         try:
             return self.grader(item, res.text, context)
@@ -666,12 +507,11 @@ class Runner:
                                                 temperature=0.0, seed=0)).text
 
 
-def in_suite_order(results: list[CaseResult], run: RunInfo, items: Sequence[Any]) -> list[CaseResult]:
+def in_suite_order(results: list[CaseResult], run: RunInfo, items: Sequence[SuiteItem]) -> list[CaseResult]:
     """Results by model, then case, as the suite lists them (batched cases finish in any
     order; the store keeps them in the order they finished)."""
     models = {m.name: i for i, m in enumerate(run.models)}
-    cases = {(_get(it, "case_id"), _get(it, "variant") or "default"): i
-             for i, it in enumerate(items)}
+    cases = {it.key: i for i, it in enumerate(items)}
     return sorted(results, key=lambda r: (models.get(r.model, len(models)),
                                           cases.get((r.case_id, r.variant), len(cases)),
                                           r.repeat))
@@ -688,31 +528,23 @@ def _error_text(e: BaseException) -> str:
 
 
 # -- one call for library users ------------------------------------------------------------
-def load_items(suite: Any) -> tuple[str, list[Any], str | None]:
-    """(name, items, path) of a suite object, a path or a bundled suite name."""
-    if isinstance(suite, (str, os.PathLike)):
-        from openpick.evals.suite import load_suite
-
+def load_items(suite: Suite | str | os.PathLike) -> tuple[str, list[SuiteItem], str | None]:
+    """(name, items, path) of a suite, a suite file or a bundled suite name."""
+    if not isinstance(suite, Suite):
         suite = load_suite(suite)
-    items = suite.items() if callable(getattr(suite, "items", None)) else list(suite.items)
-    path = _get(suite, "path")
-    return _get(suite, "name") or "suite", list(items), None if path is None else str(path)
+    return suite.name, suite.items(), None if suite.path is None else str(suite.path)
 
 
-def suite_models(suite: Any) -> list[str]:
-    models = _get(suite, "models") or []
-    return [m if isinstance(m, str) else (_get(m, "name") or _get(m, "spec")) for m in models]
-
-
-def compare(suite: Any, models: Iterable[str], options: RunOptions | None = None, *,
+def compare(suite: Suite | str | os.PathLike, models: Iterable[str], options: RunOptions | None = None, *,
             resume: str | None = None, progress: Progress | None = None,
             store: RunStore | None = None, pool: ModelPool | None = None,
-            grader: Grader | None = None) -> tuple[RunInfo, list[CaseResult]]:
+            grader: Grader | None = None,
+            resolver: ModelResolver | None = None) -> tuple[RunInfo, list[CaseResult]]:
     """Run `models` on `suite` (a Suite, a YAML path or a bundled name) and return the run
     and all of its results. Resumes the same unfinished run when there is one."""
     options = options or RunOptions()
     name, items, path = load_items(suite)
-    runner = Runner(store=store, pool=pool, grader=grader, progress=progress)
+    runner = Runner(store=store, pool=pool, grader=grader, progress=progress, resolver=resolver)
     runner.judge_model = options.judge
     try:
         run = runner.prepare(name, items, list(models), options, suite_path=path, resume=resume)

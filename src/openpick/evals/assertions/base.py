@@ -35,6 +35,22 @@ class Assertion:
         opts = self.options if options is None else options
         return replace(self, value=value, options=dict(opts))
 
+    def fingerprint(self) -> dict[str, Any]:
+        """What was written (not `prepared`: compiled or loaded helpers whose repr differs
+        between processes), as plain data."""
+        return {"type": self.type, "value": _plain(self.value),
+                "options": _plain(dict(self.options)), "weight": self.weight}
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return repr(obj)
+
 
 @dataclass
 class Outcome:
