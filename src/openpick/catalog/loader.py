@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -35,20 +36,63 @@ def read_text(path: Path) -> str:
         raise InvalidInput(f"cannot read: {e.strerror}", path=str(path)) from e
 
 
-def load_record_file(path: Path) -> ModelRecord:
-    """Parse one YAML record file; errors name the file, line and field."""
-    text = read_text(path)
+class _SafeLoader(yaml.SafeLoader):
+    """yaml.SafeLoader whose bad scalars fail as YAML errors with their line, not as the
+    ValueError a constructor raises (a timestamp like 2024-13-45 that is no date, an
+    integer past Python's digit limit)."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as e:
+            why = str(e).splitlines()[0].split(";")[0]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"bad value {str(node.value)[:40]!r}: {why}", node.start_mark) from e
+
+
+def parse_yaml(text: str, path: Path, *, first_line: int = 1) -> object:
+    """Safe-load YAML; any failure is one InvalidInput naming the file and line (counted
+    from `first_line`, for YAML that starts inside a larger file)."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else None
+        line = mark.line + first_line if mark else None
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise InvalidInput(f"YAML error: {problem}", path=str(path), line=line) from e
+    except RecursionError as e:
+        raise InvalidInput("YAML error: nested too deeply", path=str(path)) from e
+
+
+def load_record_file(path: Path) -> ModelRecord:
+    """Parse one YAML record file; errors name the file, line and field."""
+    data = parse_yaml(read_text(path), path)
     if not isinstance(data, dict):
         raise InvalidInput("expected a mapping of record fields", path=str(path))
     try:
         return ModelRecord.model_validate(data)
+    except ValidationError as e:
+        raise InvalidInput(format_validation_error(e), path=str(path)) from e
+
+
+def scalar_text(value: object, field: str, warnings: list[str]) -> str | None:
+    """An importer's text field: a scalar as stripped text, None when absent. A list or
+    mapping is dropped with a warning instead of str()-ed: YAML aliases can make a few
+    lines of a file into millions of nested items."""
+    if value is None:
+        return None
+    if isinstance(value, (str, int, float, datetime.date)):
+        return str(value).strip()
+    warnings.append(f"{field}: expected text, got a {type(value).__name__}; ignored")
+    return None
+
+
+def build_record(fields: dict, path: Path) -> ModelRecord:
+    """A record from the fields an importer found. Only fields with a value are passed, so
+    only those count as set (a merge fills, not overrides); a value the schema refuses is
+    one InvalidInput naming the file and field."""
+    try:
+        return ModelRecord(**{k: v for k, v in fields.items() if v not in (None, [], {})})
     except ValidationError as e:
         raise InvalidInput(format_validation_error(e), path=str(path)) from e
 

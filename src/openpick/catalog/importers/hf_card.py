@@ -10,16 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import yaml
-
-from openpick.catalog.importers import (
-    UNKNOWN_LICENSE,
-    hf_id_from_url,
-    normalize_license,
-    yaml_error,
-)
+from openpick.catalog.importers import UNKNOWN_LICENSE, hf_id_from_url, normalize_license
+from openpick.catalog.loader import build_record, parse_yaml, read_text, scalar_text
 from openpick.catalog.schema import Component, Evaluation, ModelRecord
-from openpick.catalog.loader import read_text
 from openpick.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -75,13 +68,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, int]:
 def read_front_matter(path: Path) -> dict:
     text = read_text(path)
     block, first_line = split_front_matter(text, path)
-    try:
-        data = yaml.safe_load(block)
-    except yaml.YAMLError as e:
-        err = yaml_error(e, path)
-        if err.line:  # the line inside the block → the line in the file
-            err = InvalidInput(err.message, path=str(path), line=err.line + first_line - 1)
-        raise err from e
+    data = parse_yaml(block, path, first_line=first_line)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -95,12 +82,18 @@ def _as_list(value: object) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _texts(value: object, field: str, warnings: list[str]) -> list[str]:
+    """A field that holds one text or a list of them, as a list of non-empty texts."""
+    texts = (scalar_text(v, field, warnings) for v in _as_list(value))
+    return [t for t in texts if t]
+
+
 def normalize_languages(values: object, warnings: list[str]) -> tuple[list[str], list[str]]:
     """ISO 639-1 codes, plus domains implied (the pseudo-language 'code' → domain code)."""
     langs: list[str] = []
     domains: list[str] = []
-    for raw in _as_list(values):
-        code = str(raw).strip().lower().replace("_", "-")
+    for raw in _texts(values, "language", warnings):
+        code = raw.lower().replace("_", "-")
         primary = code.split("-")[0]
         if code == "code":
             domains.append("code")
@@ -151,31 +144,39 @@ def _evaluations(card: dict, default_source: str, warnings: list[str]) -> list[E
         for result in _as_list(entry.get("results")):
             if not isinstance(result, dict):
                 continue
-            dataset = result.get("dataset") or {}
-            bench = dataset.get("name") or dataset.get("type") if isinstance(dataset, dict) else None
+            dataset = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+            bench = (scalar_text(dataset.get("name"), "model-index dataset name", warnings)
+                     or scalar_text(dataset.get("type"), "model-index dataset type", warnings))
             src = result.get("source") if isinstance(result.get("source"), dict) else {}
-            source = src.get("url") or default_source
+            source = scalar_text(src.get("url"), "model-index source url", warnings) or default_source
             for metric in _as_list(result.get("metrics")):
                 if not isinstance(metric, dict) or not bench:
                     continue
+                raw = metric.get("value")
                 try:
-                    value = float(metric.get("value"))
-                except (TypeError, ValueError):
-                    warnings.append(f"model-index: {bench}: value {metric.get('value')!r} is not a number; skipped")
+                    value = float(raw) if isinstance(raw, (int, float, str)) else None
+                except (ValueError, OverflowError):
+                    value = None
+                if value is None:
+                    shown = scalar_text(raw, "model-index value", warnings) or type(raw).__name__
+                    warnings.append(f"model-index: {bench}: value {shown[:40]!r} is not a number; skipped")
                     continue
-                kind = metric.get("type")
-                name = (kind if kind and kind != "unknown" else metric.get("name")) or "accuracy"
-                out.append(Evaluation(benchmark=str(bench), metric=str(name), value=value, source=str(source)))
+                kind = scalar_text(metric.get("type"), "model-index metric type", warnings)
+                name = (kind if kind and kind != "unknown"
+                        else scalar_text(metric.get("name"), "model-index metric name", warnings))
+                out.append(Evaluation(benchmark=bench, metric=name or "accuracy", value=value,
+                                      source=source))
     return out
 
 
 def _relation(card: dict, tags: set[str], bases: list[str]) -> str | None:
     declared = card.get("base_model_relation")
-    if declared in {"finetune", "adapter", "quantized", "merge"}:
+    if isinstance(declared, str) and declared in {"finetune", "adapter", "quantized", "merge"}:
         return declared
     if not bases:
         return None
-    if str(card.get("library_name", "")).lower() == "peft":
+    library = card.get("library_name")
+    if isinstance(library, str) and library.lower() == "peft":
         return "adapter"
     for keys, relation in _RELATION_TAGS:
         if tags & keys:
@@ -198,19 +199,19 @@ def parse_hf_card(
     rid = _resolve_id(card, path, record_id)
     url = f"https://huggingface.co/{rid}"
 
-    raw_license = card.get("license")
-    if isinstance(raw_license, list):  # a few cards list several; keep the first
-        raw_license = raw_license[0] if raw_license else None
+    licenses = _texts(card.get("license"), "license", warnings)  # a few cards list several
+    raw_license = licenses[0] if licenses else None                # keep the first
     license_ = normalize_license(raw_license)
-    if str(raw_license).lower() == "other" and card.get("license_name"):
-        license_ = normalize_license(card["license_name"])
+    license_name = scalar_text(card.get("license_name"), "license_name", warnings)
+    if str(raw_license).lower() == "other" and license_name:
+        license_ = normalize_license(license_name)
     links = {"huggingface": url}
-    if card.get("license_link"):
-        links["license"] = str(card["license_link"])
+    if license_link := scalar_text(card.get("license_link"), "license_link", warnings):
+        links["license"] = license_link
 
-    bases = [hf_id_from_url(b) or str(b).strip() for b in _as_list(card.get("base_model"))]
+    bases = [hf_id_from_url(b) or b for b in _texts(card.get("base_model"), "base_model", warnings)]
     bases = [b for b in bases if b.count("/") == 1 and b != rid]
-    tags = [str(t) for t in _as_list(card.get("tags"))]
+    tags = _texts(card.get("tags"), "tags", warnings)
     lowered = {t.lower() for t in tags}
 
     languages, domains = normalize_languages(card.get("language"), warnings)
@@ -225,13 +226,13 @@ def parse_hf_card(
             _add(tasks, _TASK_TAGS[t])
 
     components = {}
-    datasets = [str(d) for d in _as_list(card.get("datasets"))]
+    datasets = _texts(card.get("datasets"), "datasets", warnings)
     if datasets:
         components["Datasets"] = Component(present=True, link=f"https://huggingface.co/datasets/{datasets[0]}")
         for d in datasets:
             links[f"dataset:{d}"] = f"https://huggingface.co/datasets/{d}"
 
-    org, name = rid.split("/")
+    org, _, name = rid.partition("/")  # a malformed --id fails validation below
     data = {
         "id": rid,
         "name": name,
@@ -242,7 +243,7 @@ def parse_hf_card(
         "domains": list(dict.fromkeys(domains)),
         "languages": languages,
         "license": license_,
-        "license_original": None if raw_license is None else str(raw_license),
+        "license_original": raw_license,
         "features": features,
         "links": links,
         "components": components,
@@ -250,11 +251,11 @@ def parse_hf_card(
         "tags": tags,
         "sources": [f"hf-card:{path.name}"],
     }
-    if card.get("pipeline_tag"):
-        data["pipeline_tag"] = str(card["pipeline_tag"])
+    if pipeline_tag := scalar_text(card.get("pipeline_tag"), "pipeline_tag", warnings):
+        data["pipeline_tag"] = pipeline_tag
     if license_ == UNKNOWN_LICENSE:
         warnings.append("the card states no license")
     for w in warnings:
         log.debug("%s: %s", path, w)
     # Only fields the card actually gave are marked as set, so a merge fills, not overrides.
-    return ModelRecord(**{k: v for k, v in data.items() if v not in (None, [], {})})
+    return build_record(data, path)

@@ -11,7 +11,8 @@ import logging
 import re
 from pathlib import Path
 
-from openpick.catalog.importers import UNKNOWN_LICENSE, hf_id_from_url, load_yaml, make_id, normalize_license
+from openpick.catalog.importers import UNKNOWN_LICENSE, hf_id_from_url, make_id, normalize_license
+from openpick.catalog.loader import build_record, parse_yaml, read_text, scalar_text
 from openpick.catalog.schema import ModelRecord, OsaiGrade
 from openpick.errors import InvalidInput
 
@@ -42,7 +43,8 @@ def _grades(data: dict, warnings: list[str]) -> dict[str, OsaiGrade]:
         entry = data.get(ref)
         if entry is None:
             continue
-        grade = str(entry.get("class", "")).strip().lower() if isinstance(entry, dict) else ""
+        grade = (scalar_text(entry.get("class"), f"{ref}.class", warnings) or ""
+                 if isinstance(entry, dict) else "").lower()
         if grade not in _GRADES:
             warnings.append(f"parameter {ref}: grade {grade or None!r} is not open/partial/closed; skipped")
             continue
@@ -54,19 +56,20 @@ def parse_osai(path: Path, *, record_id: str | None = None, warnings: list[str] 
     """Parse one index entry; InvalidInput names the file (and line for bad YAML)."""
     path = Path(path)
     warnings = warnings if warnings is not None else []
-    data = load_yaml(path)
+    data = parse_yaml(read_text(path), path)
     if not isinstance(data, dict) or not isinstance(data.get("system"), dict):
         raise InvalidInput("not an Open Source AI Index entry: no 'system:' mapping", path=str(path))
     system = data["system"]
     org = data.get("org") if isinstance(data.get("org"), dict) else {}
-    sys_name = str(system.get("name") or "").strip()
-    org_name = str(org.get("name") or "").strip()
+    sys_name = scalar_text(system.get("name"), "system.name", warnings) or ""
+    org_name = scalar_text(org.get("name"), "org.name", warnings) or ""
     if not sys_name:
         raise InvalidInput("system.name is missing", path=str(path))
 
     link = _first_link(system.get("link"))
     rid = record_id or hf_id_from_url(link) or make_id(org_name or "unknown", sys_name)
-    raw_license = system.get("endmodellicense", system.get("endmodel license"))
+    raw_license = scalar_text(system.get("endmodellicense", system.get("endmodel license")),
+                              "system.endmodellicense", warnings)
     license_ = normalize_license(raw_license)
     if license_ == UNKNOWN_LICENSE:
         warnings.append("the entry states no end-model license")
@@ -81,8 +84,8 @@ def parse_osai(path: Path, *, record_id: str | None = None, warnings: list[str] 
     base_link = grades.get("weights_basemodel").link if "weights_basemodel" in grades else None
     base = hf_id_from_url(base_link)
     bases = [base] if base and base != rid else []
-    date = str(system.get("releasedate") or "")
-    kind = str(system.get("type") or "").strip().lower()
+    date = scalar_text(system.get("releasedate"), "system.releasedate", warnings) or ""
+    kind = (scalar_text(system.get("type"), "system.type", warnings) or "").lower()
 
     record = {
         "id": rid,
@@ -93,7 +96,7 @@ def parse_osai(path: Path, *, record_id: str | None = None, warnings: list[str] 
         "pipeline_tag": _PIPELINE.get(kind),
         "domains": ["code"] if kind == "code" else [],
         "license": license_,
-        "license_original": None if raw_license is None else str(raw_license),
+        "license_original": raw_license,
         "release_date": date if _DATE.match(date) else None,
         "links": links,
         "osai": grades,
@@ -101,4 +104,4 @@ def parse_osai(path: Path, *, record_id: str | None = None, warnings: list[str] 
     }
     for w in warnings:
         log.debug("%s: %s", path, w)
-    return ModelRecord(**{k: v for k, v in record.items() if v not in (None, [], {})})
+    return build_record(record, path)
