@@ -32,6 +32,7 @@ chromium:
 	else echo "note: /usr/bin/chromium is missing; browser tests will be skipped (install Debian's chromium)"; fi
 
 test: $(VENV)/.dev-installed chromium
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.dev-installed

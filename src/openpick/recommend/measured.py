@@ -18,7 +18,7 @@ from openpick.evals.stats import format_p
 from openpick.evals.summary import EntrySummary, RunReport, summarize
 from openpick.store.records import CaseResult, ModelInfo, RunInfo
 from openpick.recommend.ranking import Constraints, Recommendation, recommend
-from openpick.report import interval, money, pct, rate, seconds
+from openpick.evals.display import interval, money, pct, rate, seconds
 
 ALL = 1_000_000   # "no limit" for the catalog pass: measured models must be found in it
 

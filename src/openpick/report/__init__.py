@@ -1,56 +1,11 @@
 """Reports of a run: a terminal leaderboard, one self-contained HTML file, JSON and CSV.
 
-Every report reads the same `RunReport` (openpick.evals.summary); the helpers below format
-its numbers the same way everywhere.
+Every report reads the same `RunReport` (openpick.evals.summary) and formats its numbers
+with openpick.evals.display, re-exported here.
 """
 
 from __future__ import annotations
 
-import math
+from openpick.evals.display import MOF_NAMES, bytes_, interval, mof, money, pct, rate, seconds
 
-MOF_NAMES = {1: "Class I", 2: "Class II", 3: "Class III"}
-
-
-def pct(x: float | None, digits: int = 0) -> str:
-    return "–" if x is None else f"{x * 100:.{digits}f}%"
-
-
-def interval(low: float, high: float) -> str:
-    return f"{low * 100:.0f}–{high * 100:.0f}%"
-
-
-def money(usd: float | None) -> str:
-    """USD with the precision a small number needs: $12, $1.20, $0.0031."""
-    if usd is None:
-        return "–"
-    if usd == 0:
-        return "$0"
-    if usd >= 100:
-        return f"${usd:,.0f}"
-    if usd >= 0.01:
-        return f"${usd:.2f}"
-    digits = 1 - math.floor(math.log10(usd))   # two significant digits, never "5e-05"
-    return f"${usd:.{digits}f}"
-
-
-def seconds(s: float | None) -> str:
-    if s is None:
-        return "–"
-    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.1f} s"
-
-
-def rate(tok_s: float | None) -> str:
-    return "–" if tok_s is None else f"{tok_s:.0f}" if tok_s >= 10 else f"{tok_s:.1f}"
-
-
-def mof(cls: int | None) -> str:
-    """MOF class name; None means the model is not in the catalog (unknown), 0 below Class III."""
-    if cls is None:
-        return "MOF ?"
-    return f"MOF {MOF_NAMES.get(cls, 'none')}"
-
-
-def bytes_(n: int | None) -> str:
-    from openpick.catalog.memory import human_bytes
-
-    return "–" if n is None else human_bytes(n)
+__all__ = ["MOF_NAMES", "bytes_", "interval", "mof", "money", "pct", "rate", "seconds"]
