@@ -394,3 +394,27 @@ def test_similar_without_the_package_says_pip(monkeypatch, tmp_path):
     e = fails("cases: [{id: a, prompt: x, assert: [{similar: hello}]}]\n", tmp_path=tmp_path,
               match="pip install 'openpick[similar]'", err=MissingDependency)
     assert "\n" not in str(e)
+
+
+def test_a_case_field_is_declared_once(tmp_path):
+    # Adding a case field is one line in schema.CaseBody: cases and data entries accept it,
+    # unknown-field errors list it, and items carry it (item.spec), with no other change.
+    from openpick.evals.suite import schema
+
+    class WithPriority(schema.CaseSpec):
+        priority: int | None = schema.F(None, "must be an integer")
+
+    fields = schema.SuiteFile.model_fields["cases"]
+    old = fields.annotation
+    try:
+        fields.annotation = list[WithPriority] | None
+        schema.SuiteFile.model_rebuild(force=True)
+        suite = parse_suite("cases:\n  - {id: a, prompt: hi, priority: 3}\n", path=tmp_path / "s.yaml")
+        assert suite.items()[0].spec.priority == 3
+        with pytest.raises(InvalidInput, match=r"cases\[0\].priority: must be an integer"):
+            parse_suite("cases:\n  - {id: a, prompt: hi, priority: high}\n")
+    finally:
+        fields.annotation = old
+        schema.SuiteFile.model_rebuild(force=True)
+    with pytest.raises(InvalidInput, match="unknown field 'priority'"):
+        parse_suite("cases:\n  - {id: a, prompt: hi, priority: 3}\n")

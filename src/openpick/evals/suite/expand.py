@@ -215,7 +215,7 @@ class Expander:
                 case_id=cid, variant=vid, messages=messages, prompt=prompt, sampling=sampling,
                 assertions=assertions, tags=list(tags), weight=float(case.weight),
                 threshold=threshold, vars=dict(variables), description=description,
-                source=where))
+                source=where, spec=case))
         return items
 
     def assemble(self, mode: str, system: str | None, text: str | None,

@@ -39,6 +39,9 @@ class SuiteItem:
     vars: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
     source: str | None = None      # "file:line" where the case was written
+    # The case (or data entry) as written and validated (schema.CaseBody): a field added
+    # there is readable here with no other change.
+    spec: Any = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
