@@ -11,11 +11,11 @@ import json
 import httpx
 import pytest
 
+from openpick.chat import ChatSession
 from openpick.engines import config
 from openpick.engines.config import ModelEntry
 from openpick.evals.runner import RunOptions, compare
 from openpick.server import Settings, serve_in_thread
-from openpick.store.conversations import ChatSession
 from openpick.store.runs import RunStore
 
 

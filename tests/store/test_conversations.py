@@ -5,7 +5,8 @@ from openpick.cli.main import app
 from openpick.engines import config
 from openpick.engines.config import ModelEntry
 from openpick.errors import NotFound
-from openpick.store.conversations import ChatSession, ConversationStore
+from openpick.chat import ChatSession
+from openpick.store.conversations import ConversationStore
 
 
 def test_switching_models_keeps_history_and_records_authors():

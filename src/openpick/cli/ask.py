@@ -5,13 +5,26 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from openpick.cli.main import app
 from openpick.cli.output import print_json
-from openpick.engines import Request, load_engine
+from openpick.engines import Request, Sampling, load_engine
 from openpick.engines.base import Result
+from openpick.errors import InvalidInput
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
+
+
+def sampling_options(**values) -> Sampling:
+    """The generation options of `ask` and `chat` as a Sampling; a bad value is one line
+    naming its option (--max-tokens, --top-p, ...)."""
+    try:
+        return Sampling(**values)
+    except ValidationError as e:
+        first = e.errors()[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-")
+        raise InvalidInput(f"{option}: {first['msg']}, got {first['input']!r}") from None
 
 
 def timing_line(result: Result) -> str:
@@ -43,8 +56,8 @@ def ask(
     """Ask a model one question; the answer streams to stdout."""
     from openpick.engines.spec import parse_options
 
-    params = dict(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed,
-                  stop=stop)
+    params = sampling_options(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                              seed=seed, stop=stop).params()
     request = (Request(prompt=prompt, **params) if raw
                else Request.chat(prompt, system=system or None, **params))
     with load_engine(model, parse_options(option)) as engine:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from openpick.cli.ask import DEFAULT_SYSTEM, timing_line
+from openpick.cli.ask import DEFAULT_SYSTEM, sampling_options, timing_line
 from openpick.cli.main import app
 from openpick.cli.output import print_json
 from openpick.errors import OpenpickError
@@ -33,8 +33,9 @@ def chat(
     as_json: bool = typer.Option(False, "--json", help="with --list/--show: JSON output"),
 ) -> None:
     """Chat with a model; every turn is stored in the local SQLite store."""
+    from openpick.chat import ChatSession
     from openpick.engines.spec import parse_options
-    from openpick.store.conversations import ChatSession, ConversationStore
+    from openpick.store.conversations import ConversationStore
 
     if list_ or show:
         store = ConversationStore()
@@ -44,8 +45,9 @@ def chat(
         else:
             _print_stored(data)
         return
+    sampling = sampling_options(max_tokens=max_tokens, temperature=temperature)
     session = ChatSession(model, system=system or None, options=parse_options(option),
-                          max_tokens=max_tokens, temperature=temperature)
+                          sampling=sampling)
     out = sys.stdout
     out.write(f"chatting with {model} (conversation {session.id}); /help for commands\n")
     try:

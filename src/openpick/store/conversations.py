@@ -1,19 +1,15 @@
-"""Chat conversations in the store, and `ChatSession`: a conversation that can change model
-mid-way. The history carries over on a switch and every assistant turn records the model
-(name, engine, file hash or server) that wrote it. Rows are written as each turn happens."""
+"""Chat conversations in the store. Every assistant turn records the model (name, engine,
+file hash or server) that wrote it; rows are written as each turn happens. The session that
+talks to models over them is `openpick.chat.ChatSession`."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
-from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from openpick.engines.base import Delta, Message, Request, Result
-from openpick.engines.pool import ModelPool
-from openpick.engines.spec import parse_spec
+from openpick.engines.base import Result
 from openpick.errors import NotFound
 from openpick.store.db import connect, now, transaction
 
@@ -64,6 +60,12 @@ class ConversationStore:
             self.conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now(), cid))
         return seq
 
+    def add_turn(self, cid: str, question: str, answer: Result) -> None:
+        """A user turn and the model's answer, written once the model has answered, so a
+        failed turn leaves no orphan question."""
+        self.add(cid, "user", question)
+        self.add(cid, "assistant", answer.text, answer)
+
     def save(self, cid: str, title: str | None) -> None:
         self.conn.execute("UPDATE conversations SET saved = 1, title = COALESCE(?, title), "
                           "updated_at = ? WHERE id = ?", (title, now(), cid))
@@ -81,64 +83,3 @@ class ConversationStore:
         rows = self.conn.execute("SELECT * FROM conversations ORDER BY updated_at DESC LIMIT ?",
                                  (limit,)).fetchall()
         return [Conversation(**dict(r)) for r in rows]
-
-
-def _usage_json(text: str | None) -> dict | None:
-    return json.loads(text) if text else None
-
-
-class ChatSession:
-    """A conversation with a current model. `send` streams one turn and stores both sides."""
-
-    def __init__(self, model: str, *, system: str | None = None, options: dict | None = None,
-                 pool: ModelPool | None = None, store: ConversationStore | None = None,
-                 max_tokens: int = 512, temperature: float = 0.0, seed: int | None = None):
-        self.pool = pool or ModelPool()
-        self.store = store or ConversationStore()
-        self.options = options or {}
-        self.params = dict(max_tokens=max_tokens, temperature=temperature, seed=seed)
-        parse_spec(model)  # unknown names fail before the conversation starts
-        self.model = model
-        self.system: str | None = None
-        self.history: list[Message] = []
-        self.id = self.store.create()
-        if system:
-            self.set_system(system)
-
-    def switch(self, model: str) -> None:
-        """Change the model; the history carries over. Unknown names raise and keep the old."""
-        parse_spec(model)
-        self.model = model
-
-    def set_system(self, text: str) -> None:
-        self.system = text or None
-        self.store.add(self.id, "system", text)
-
-    def reset(self) -> None:
-        """Start a new conversation (the old one stays in the store)."""
-        self.history = []
-        self.id = self.store.create()
-        if self.system:
-            self.store.add(self.id, "system", self.system)
-
-    def save(self, title: str | None = None) -> str:
-        self.store.save(self.id, title)
-        return self.id
-
-    def messages(self) -> list[Message]:
-        sys_msg = [Message(role="system", content=self.system)] if self.system else []
-        return sys_msg + self.history
-
-    def send(self, text: str, on_delta: Callable[[Delta], None] | None = None) -> Result:
-        user = Message(role="user", content=text)
-        request = Request(messages=[*self.messages(), user], **self.params)
-        with self.pool.use(self.model, self.options) as engine:
-            result = engine.complete(request, on_delta=on_delta)
-        # Stored only once the model answered, so a failed turn leaves no orphan question.
-        self.store.add(self.id, "user", text)
-        self.store.add(self.id, "assistant", result.text, result)
-        self.history += [user, Message(role="assistant", content=result.text)]
-        return result
-
-    def close(self) -> None:
-        self.pool.close()
