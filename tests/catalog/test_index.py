@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
+import openpick.openness  # noqa: F401 - registers the MOF facts the index needs
 from openpick.catalog import index as ix
 from openpick.catalog.index import Query, build_index, search
 from openpick.catalog.schema import ModelRecord
@@ -157,3 +160,59 @@ def test_duplicate_ids_fail_cleanly(tmp_path):
     with pytest.raises(InvalidInput, match="duplicate"):
         build_index(path, [rec("a/x"), rec("a/y"), rec("A/X")])
     assert not path.exists() and not list(tmp_path.glob(".index-*"))
+
+
+CLASS3_OPEN = {n: {"license": "Apache-2.0"} for n in (
+    "Model architecture", "Model parameters (Final)", "Evaluation results", "Model card", "Data card",
+    "Technical report")}
+
+
+def test_mof_class_filter_uses_the_registered_openness_facts(tmp_path):
+    path = tmp_path / "mof.sqlite"
+    build_index(path, [rec("open/Three", components=CLASS3_OPEN), rec("open/Partial", components=OPEN_COMPONENTS),
+                       rec("closed/None")])
+    assert ids(search(Query(mof_class=3), path)) == ["open/Three"]
+    assert search(Query(mof_class=2), path) == []
+    by_id = {h.record.id: h for h in search(Query(sort="openness"), path)}
+    assert by_id["open/Three"].mof_class == 3
+    # Class III reached (1) plus 6 of the 10 class II components: 1.6
+    assert by_id["open/Three"].openness == 1.6
+    # No class reached, 2 of the 6 class III components: 0.3333
+    assert by_id["open/Partial"].openness == 0.3333 and by_id["open/Partial"].mof_class == 0
+    assert by_id["closed/None"].openness == 0.0
+
+
+def test_facts_can_be_passed_instead_of_registered(tmp_path):
+    calls = []
+
+    def everything_class_one(record):
+        calls.append(record.id)
+        return 1, {"1": 100.0, "2": 100.0, "3": 100.0}
+
+    path = tmp_path / "facts.sqlite"
+    build_index(path, [rec("a/One"), rec("b/Two", license="MIT")], facts=everything_class_one)
+    assert sorted(calls) == ["a/One", "b/Two"]
+    assert ids(search(Query(mof_class=1, sort="name"), path)) == ["a/One", "b/Two"]
+
+
+def test_the_index_without_openness_facts_says_what_is_missing(tmp_path):
+    """The catalog never imports the openness layer; without its registration a build
+    fails loudly instead of indexing wrong classes."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from openpick.catalog.index import build_index\n"
+        "from openpick.catalog.schema import ModelRecord\n"
+        "import openpick.catalog.catalog, openpick.catalog.importers.mof, openpick.catalog.licenses\n"
+        "assert 'openpick.openness' not in sys.modules, 'the catalog imported the openness layer'\n"
+        "r = ModelRecord(id='a/b', name='b', developer='a', license='MIT')\n"
+        "try:\n"
+        "    build_index(Path(sys.argv[1]), [r])\n"
+        "except RuntimeError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.sqlite")], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "needs MOF facts from the openness layer" in out.stdout
+    assert not (tmp_path / "x.sqlite").exists()

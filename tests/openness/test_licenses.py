@@ -119,3 +119,52 @@ def test_unrecognized_license_is_unclear():
     info = license_info("My Own Terms v3")
     assert info.id == "My Own Terms v3"
     assert info.commercial_use is None and not info.open
+
+
+def test_one_table_in_the_catalog_layer():
+    """The importers and the openness layer read the same table (catalog.licenses)."""
+    from openpick.catalog import importers, licenses as table
+    from openpick.openness import licenses as openness_licenses
+
+    assert openness_licenses.normalize is table.normalize
+    assert openness_licenses.is_open is table.is_open
+    assert importers.normalize_license is table.normalize_license
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("mrl", "MISTRAL-RESEARCH"),   # once only in the importers' fallback table
+        ("Mistral AI Research License", "MISTRAL-RESEARCH"),
+        ("Apache 2.0", "Apache-2.0"),
+        ("odc-by-1.0", "ODC-By-1.0"),
+        ("Other", "unknown"),          # importers: vague words are unknown ...
+        ("  n/a ", "unknown"),
+        (None, "unknown"),
+        ("", "unknown"),
+    ],
+)
+def test_normalize_license_for_importers(raw, expected):
+    from openpick.catalog.licenses import normalize_license
+
+    assert normalize_license(raw) == expected
+
+
+def test_normalize_keeps_other_distinct():
+    assert normalize("other") == "other"  # ... while normalize() keeps "other" as a custom id
+
+
+def test_mistral_research_license_facts():
+    info = license_info("mrl")
+    assert (info.id, info.open, info.commercial_use) == ("MISTRAL-RESEARCH", False, False)
+
+
+@pytest.mark.parametrize(
+    "license_, status",
+    [("MIT", "included"), ("OpenMDW-1.0", "included"), ("unlicensed", "unlicensed"), (None, "unlicensed"),
+     ("Unlicense", "included"), ("MIT license", "invalid"), ("Pending evaluation", "invalid")],
+)
+def test_mot_status(license_, status):
+    from openpick.catalog.licenses import mot_status
+
+    assert mot_status(license_) == status

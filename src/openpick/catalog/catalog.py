@@ -75,13 +75,52 @@ def source_files() -> list[Path]:
     return sorted(bundled_dir().glob("*.yaml")) + sorted(imported_dir().glob("*.yaml"))
 
 
-def all_records() -> list[ModelRecord]:
-    """Bundled records, with imported ones merged in by id (conflicts kept, see merge)."""
+# Sources that are Model Openness Framework release files: "mof:<file>" from the importer,
+# "mot:models/<file>" in bundled records made from the Model Openness Tool's files.
+MOF_SOURCE_PREFIXES = ("mof:", "mot:")
+
+
+def has_mof_source(record: ModelRecord) -> bool:
+    return any(s.startswith(MOF_SOURCE_PREFIXES) for s in record.sources)
+
+
+def merge_catalog_records(base: ModelRecord, incoming: ModelRecord) -> ModelRecord:
+    """`merge_records`, except for the MOF facts (which components are released, under
+    which licenses, and the release-level licenses): when either record comes from a MOF
+    release file, those come whole from it (from `incoming` when both do).
+
+    A MOF class and its progress are facts about one release file: the Model Openness
+    Tool computes them from that file alone. Filling a file's gaps from a model card or
+    another release file gave classes no source states (Mistral-7B-v0.1's file gives
+    Class III 33 %; merged with the bundled card it read 50 %). Disagreements still show
+    as conflicts, and components the MOF side lists keep a link the other side knows.
+    """
     from openpick.catalog.merge import merge_records
 
+    merged = merge_records(base, incoming)
+    if has_mof_source(incoming):
+        mof, other = incoming, base
+    elif has_mof_source(base):
+        mof, other = base, incoming
+    else:
+        return merged
+    components = {}
+    for name, comp in mof.components.items():
+        known = other.components.get(name)
+        if comp.link is None and known is not None and known.link:
+            comp = comp.model_copy(update={"link": known.link})
+        components[name] = comp
+    return ModelRecord.model_validate(
+        {**merged.model_dump(exclude_unset=True), "components": components,
+         "release_licenses": mof.release_licenses})
+
+
+def all_records() -> list[ModelRecord]:
+    """Bundled records, with imported ones merged in by id (conflicts kept, see merge;
+    MOF facts from one release file, see merge_catalog_records)."""
     by_id = {r.id: r for r in load_bundled()}
     for rec in load_imported():
-        by_id[rec.id] = merge_records(by_id[rec.id], rec) if rec.id in by_id else rec
+        by_id[rec.id] = merge_catalog_records(by_id[rec.id], rec) if rec.id in by_id else rec
     return sorted(by_id.values(), key=lambda r: r.id.lower())
 
 

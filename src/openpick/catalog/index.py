@@ -8,6 +8,11 @@ Layout: `models` holds one row per record (filterable columns + the record as JS
 `facets` holds (kind, value, rid) rows for tasks, domains, languages and tags, indexed so
 a facet filter is an index lookup; `bases` holds child → parent edges for lineage
 queries; `fts` is a contentless FTS5 table keyed by the same rowid.
+
+Openness facts (MOF class and progress) come from the layer above: the catalog sits below
+openness and never imports it. The openness package registers its evaluator here when it
+is imported (`register_openness_facts`); a caller can also pass `facts=` to the build and
+search functions. License facts come from the catalog's own license table.
 """
 
 from __future__ import annotations
@@ -16,17 +21,19 @@ import hashlib
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 from openpick.catalog import memory
+from openpick.catalog.licenses import license_info
 from openpick.catalog.schema import ModelRecord
 from openpick.errors import InvalidInput
 
-SCHEMA_VERSION = "5"
+# 6: MOF facts follow the MOT exactly for imported release files (catalog.merge_catalog_records)
+SCHEMA_VERSION = "6"
 FACET_KINDS = ("task", "domain", "language", "tag")
 
 # `models` is kept narrow (filter and sort columns only) so walking it is cheap; the
@@ -76,26 +83,51 @@ def default_path() -> Path:
 
 # --- derived facts ---------------------------------------------------------------
 
+# record → (MOF class 0-3, progress per class '1'/'2'/'3' in percent)
+OpennessFacts = Callable[[ModelRecord], "tuple[int, Mapping[str, float]]"]
+_registered: OpennessFacts | None = None
+
+
+def register_openness_facts(provider: OpennessFacts) -> None:
+    """Set the function that gives the index each record's MOF class and progress (the
+    openness layer registers its evaluator on import). A module-level function, so that
+    bulk builds can hand it to a worker process; its answer may depend only on the
+    record's license, release licenses and components (results are memoised on those)."""
+    global _registered
+    _registered = provider
+
+
+def _provider(facts: OpennessFacts | None) -> OpennessFacts:
+    provider = facts or _registered
+    if provider is None:
+        # A wiring mistake in the program, not something a user can cause.
+        raise RuntimeError(
+            "the catalog index needs MOF facts from the openness layer: import openpick's openness "
+            "package (it registers them) before building or searching the index, or pass facts=")
+    return provider
+
+
+def _provider_name(provider: OpennessFacts) -> str:
+    return f"{getattr(provider, '__module__', '?')}.{getattr(provider, '__qualname__', repr(provider))}"
+
+
 _derive_cache: dict[tuple, dict[str, Any]] = {}
 
 
-def _derive(rec: ModelRecord) -> dict[str, Any]:
+def _derive(rec: ModelRecord, facts: OpennessFacts | None = None) -> dict[str, Any]:
     """Openness and license facts for a record, memoised on the fields they depend on
     (many records share a license and component set, so this is cheap in bulk)."""
+    provider = _provider(facts)
     rl = rec.release_licenses
-    key = (rec.license, rl.distribution, rl.code, rl.data, rl.document,
-           tuple((k, c.present, c.license) for k, c in rec.components.items()),
-           tuple((k, g.grade) for k, g in rec.osai.items()))
+    key = (provider, rec.license, rl.distribution, rl.code, rl.data, rl.document,
+           tuple((k, c.present, c.license) for k, c in rec.components.items()))
     hit = _derive_cache.get(key)
     if hit is None:
-        from openpick.openness import assess
-        from openpick.openness.licenses import license_info
-
-        report = assess(rec)
+        mof_class, progress = provider(rec)
         info = license_info(rec.license)
         hit = {
-            "mof_class": report.mof_class,
-            "openness": openness_score(report.mof_class, report.mof_progress),
+            "mof_class": mof_class,
+            "openness": openness_score(mof_class, progress),
             "license_osi": None if info.osi_approved is None else int(bool(info.osi_approved)),
             "license_commercial": None if info.commercial_use is None else int(bool(info.commercial_use)),
         }
@@ -149,10 +181,10 @@ def _keywords(rec: ModelRecord) -> str:
 _BATCH = 2000
 
 
-def _rows(rid: int, rec: ModelRecord, raw_json: str | None = None):
+def _rows(rid: int, rec: ModelRecord, raw_json: str | None = None, facts: OpennessFacts | None = None):
     """Index rows for one record. `raw_json` (the record's validated source JSON) is
     stored as is when given, saving a re-serialisation in bulk imports."""
-    d = _derive(rec)
+    d = _derive(rec, facts)
     model = (rid, rec.id, rec.license, d["license_osi"], d["license_commercial"], rec.parameters,
              rec.release_date, d["mof_class"], d["openness"],
              memory.kv_bytes_per_token(rec.parameters, rec.features))
@@ -175,26 +207,28 @@ def _flush(con: sqlite3.Connection, batch: list) -> None:
     batch.clear()
 
 
-def _batches(records: Iterable[ModelRecord]):
+def _batches(records: Iterable[ModelRecord], facts: OpennessFacts):
     batch: list = []
     for n, rec in enumerate(records, start=1):
-        batch.append(_rows(n, rec))
+        batch.append(_rows(n, rec, facts=facts))
         if len(batch) >= _BATCH:
             yield batch
             batch = []
     yield batch
 
 
-def build_index(path: Path, records: Iterable[ModelRecord], fingerprint: str = "") -> int:
+def build_index(path: Path, records: Iterable[ModelRecord], fingerprint: str = "",
+                facts: OpennessFacts | None = None) -> int:
     """Write a fresh index to `path` atomically; returns the number of records.
 
     Records keep their arrival order as rowids (the catalog passes them sorted by
     openness, then id), which is the static order relevance candidates are taken in.
+    `facts` gives each record's MOF class and progress (default: the registered one).
     """
-    return _write(path, _batches(records), fingerprint)
+    return _write(path, _batches(records, _provider(facts)), fingerprint)
 
 
-def _rows_from_jsonl(chunk: tuple[int, list[tuple[int, str]]]) -> list:
+def _rows_from_jsonl(chunk: tuple[int, list[tuple[int, str]]], facts: OpennessFacts | None = None) -> list:
     """Worker: validate JSON lines into records and turn them into index rows."""
     from pydantic import ValidationError
 
@@ -207,7 +241,7 @@ def _rows_from_jsonl(chunk: tuple[int, list[tuple[int, str]]]) -> list:
             rec = ModelRecord.model_validate_json(line)
         except ValidationError as e:
             raise InvalidInput(f"line {lineno}: {format_validation_error(e)}") from None
-        out.append(_rows(start + i, rec, line))
+        out.append(_rows(start + i, rec, line, facts))
     return out
 
 
@@ -227,7 +261,7 @@ def _jsonl_chunks(path: Path):
 
 
 def build_index_from_jsonl(path: Path, source: Path, fingerprint: str = "",
-                           workers: int | None = None) -> int:
+                           workers: int | None = None, facts: OpennessFacts | None = None) -> int:
     """Bulk import: JSON Lines of records → index, every line validated. A bad line
     aborts the build naming its line, and leaves no index behind.
 
@@ -237,13 +271,16 @@ def build_index_from_jsonl(path: Path, source: Path, fingerprint: str = "",
     """
     if workers is None:
         workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+    # The provider travels to the worker with each chunk (pickled by name), so a worker
+    # started by spawn, which has not imported the openness layer, still has it.
+    rows = partial(_rows_from_jsonl, facts=_provider(facts))
     try:
         if workers <= 0:
-            return _write(path, (_rows_from_jsonl(c) for c in _jsonl_chunks(source)), fingerprint)
+            return _write(path, (rows(c) for c in _jsonl_chunks(source)), fingerprint)
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            return _write(path, pool.map(_rows_from_jsonl, _jsonl_chunks(source)), fingerprint)
+            return _write(path, pool.map(rows, _jsonl_chunks(source)), fingerprint)
     except InvalidInput as e:
         raise InvalidInput(e.message, path=str(source)) from None
 
@@ -322,8 +359,8 @@ def _write(path: Path, row_batches: Iterable[list], fingerprint: str) -> int:
     return n
 
 
-def sources_fingerprint(files: Iterable[Path]) -> str:
-    h = hashlib.sha256(SCHEMA_VERSION.encode())
+def sources_fingerprint(files: Iterable[Path], facts_name: str = "") -> str:
+    h = hashlib.sha256(f"{SCHEMA_VERSION}\0{facts_name}\n".encode())
     for p in files:
         st = p.stat()
         h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
@@ -346,16 +383,18 @@ def _stored_fingerprint(path: Path) -> str | None:
     return rows.get("fingerprint")
 
 
-def ensure_index(path: Path | None = None) -> Path:
-    """The index of the user's catalog, rebuilt if any source file changed."""
+def ensure_index(path: Path | None = None, facts: OpennessFacts | None = None) -> Path:
+    """The index of the user's catalog, rebuilt if any source file (or the provider of
+    openness facts) changed."""
     from openpick.catalog.catalog import all_records, source_files
 
+    provider = _provider(facts)
     path = path or default_path()
-    fp = sources_fingerprint(source_files())
+    fp = sources_fingerprint(source_files(), _provider_name(provider))
     if _stored_fingerprint(path) != fp:
         recs = all_records()
-        order = sorted(recs, key=lambda r: (-_derive(r)["openness"], r.id.lower()))
-        build_index(path, order, fingerprint=fp)
+        order = sorted(recs, key=lambda r: (-_derive(r, provider)["openness"], r.id.lower()))
+        build_index(path, order, fingerprint=fp, facts=provider)
     return path
 
 
@@ -546,8 +585,10 @@ def _probe_where(q: Query) -> tuple[list[str], list[Any]]:
     return where, args
 
 
-def search(q: Query, path: Path | None = None) -> list[Hit]:
-    path = path or ensure_index()
+def search(q: Query, path: Path | None = None, facts: OpennessFacts | None = None) -> list[Hit]:
+    """Hits for `q` from the index at `path` (default: the user's catalog index, rebuilt
+    first if stale, with `facts` or the registered openness facts)."""
+    path = path or ensure_index(facts=facts)
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         sql, args, rank_here = _plan(con, q)

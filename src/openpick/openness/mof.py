@@ -26,9 +26,13 @@ Where the rules come from (lfai/model_openness_tool, web/modules/mof/):
   `getClassification()` keeps the lowest class whose progress is exactly 100; badges show
   `round(progress)` (PHP rounding: halves away from zero).
 * `src/LicenseHandler.php`, `isOpenSourceLicense()` / `isOpenData()` /
-  `isTypeAppropriate()`: see openpick.openness.licenses.
+  `isTypeAppropriate()`: see openpick.catalog.licenses (the one license table).
 * `src/ModelUpdater.php`, `processComponentLicenses()`: a component listed in a release
-  file is present; its `license` is kept as written ("unlicensed" stays a non-open name).
+  file is present; its `license` is kept exactly as written (no trimming: "MIT " is not
+  open for the tool); "unlicensed" is stored as an empty license, which
+  `resolveLicense()` turns into "no license" without falling back to the release ones.
+* `ModelEvaluator.php`, `resolveLicense()`: the fallbacks test with PHP's `?:` and
+  `empty()`, so "" and "0" count as no license at every level (`php_empty`).
 
 This module is our own implementation of those rules over a `ModelRecord`.
 """
@@ -42,7 +46,7 @@ from pydantic import BaseModel, Field
 
 from openpick.catalog.importers.mof import MofComponent, by_name, components
 from openpick.catalog.schema import ModelRecord
-from openpick.openness import licenses
+from openpick.catalog import licenses
 
 __all__ = ["MofComponent", "MofResult", "by_name", "components", "evaluate", "resolve_license"]
 
@@ -123,20 +127,16 @@ def php_round(x: float) -> int:
     return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
-def _nonempty(value: str | None) -> str | None:
-    return value if value else None
-
-
 def resolve_license(record: ModelRecord, comp: MofComponent) -> tuple[str | None, str | None]:
     """(license, where it came from), following the tool's resolveLicense()."""
     own = record.components.get(comp.name)
     if own is not None and own.license is not None:
         # A stated license wins, even when it is empty (then: unlicensed, no fallback).
-        return _nonempty(own.license), "component"
+        return (None if licenses.php_empty(own.license) else own.license), "component"
     typed = getattr(record.release_licenses, comp.content_type, None)
-    if typed:
+    if not licenses.php_empty(typed):
         return typed, f"release:{comp.content_type}"
-    if record.release_licenses.distribution:
+    if not licenses.php_empty(record.release_licenses.distribution):
         return record.release_licenses.distribution, "distribution"
     return None, None
 
@@ -160,13 +160,8 @@ def component_statuses(record: ModelRecord) -> dict[str, ComponentStatus]:
             )
             continue
         lic, source = resolve_license(record, comp)
-        name = lic if lic is not None else "unlicensed"
-        if licenses.is_open(name):
-            status: Status = "included"
-            appropriate: bool | None = licenses.is_type_appropriate(name, comp.content_type)
-        else:
-            status = "unlicensed" if name == "unlicensed" else "invalid"
-            appropriate = None
+        status: Status = licenses.mot_status(lic)
+        appropriate = licenses.is_type_appropriate(lic, comp.content_type) if status == "included" else None
         out[comp.name] = ComponentStatus(
             name=comp.name, content_type=comp.content_type, mof_class=comp.mof_class,
             required=comp.required, present=True, license=lic, license_source=source,
@@ -321,3 +316,10 @@ def evaluate(record: ModelRecord) -> MofResult:
         next_class=next_class,
         to_next_class=_lift_steps(next_class, evaluation, statuses) if next_class else [],
     )
+
+
+def index_facts(record: ModelRecord) -> tuple[int, dict[str, float]]:
+    """(MOF class, progress per class) for the catalog index, which receives these facts
+    from this layer instead of importing it (openpick.openness registers this function)."""
+    result = evaluate(record)
+    return result.mof_class, result.progress

@@ -19,6 +19,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from openpick.catalog.licenses import UNKNOWN as UNKNOWN_LICENSE
+from openpick.catalog.licenses import normalize_license
 from openpick.catalog.loader import format_validation_error
 from openpick.catalog.schema import ModelRecord
 from openpick.errors import InvalidInput, OpenpickError
@@ -31,6 +33,7 @@ __all__ = [
     "import_paths",
     "parse_path",
     "normalize_license",
+    "UNKNOWN_LICENSE",
 ]
 
 
@@ -47,39 +50,8 @@ class ImportResult(BaseModel):
 
 # ---------------------------------------------------------------- licenses
 
-# Fallback table, used only when openpick.openness.licenses is unavailable or does not
-# know a name; the ids follow that module's style so imported and bundled records agree.
-_LICENSES = {
-    "apache-2.0": "Apache-2.0", "apache 2.0": "Apache-2.0", "mit": "MIT", "mit license": "MIT",
-    "bsd-3-clause": "BSD-3-Clause", "gpl-3.0": "GPL-3.0-only", "agpl-3.0": "AGPL-3.0-only",
-    "cc0-1.0": "CC0-1.0", "cc-by-4.0": "CC-BY-4.0", "cc-by-sa-4.0": "CC-BY-SA-4.0",
-    "cc-by-nc-4.0": "CC-BY-NC-4.0", "odc-by": "ODC-By-1.0", "odc-by-1.0": "ODC-By-1.0",
-    "llama2": "LLAMA-2-COMMUNITY", "llama3": "LLAMA-3-COMMUNITY", "gemma": "GEMMA",
-    "bigscience-bloom-rail-1.0": "BIGSCIENCE-BLOOM-RAIL-1.0", "openmdw-1.0": "OpenMDW-1.0",
-    "mrl": "MISTRAL-RESEARCH",  # Mistral AI Research License (license_name: mrl)
-}
-UNKNOWN_LICENSE = "unknown"
-
-
-def normalize_license(raw: object) -> str:
-    """An SPDX id (or named custom license) for a license string; 'unknown' if none."""
-    if raw is None:
-        return UNKNOWN_LICENSE
-    text = " ".join(str(raw).split())
-    if not text or text.lower() in {"unknown", "unclear", "none", "n/a", "undisclosed", "other"}:
-        return UNKNOWN_LICENSE
-    try:
-        # The openness layer owns the license table; imported lazily (it sits above the catalog).
-        from openpick.openness.licenses import normalize
-    except ImportError:  # pragma: no cover - openness ships with openpick
-        normalize = None
-    if normalize is not None:
-        found = normalize(text)
-        if found != text or text.lower() not in _LICENSES:
-            return found
-    return _LICENSES.get(text.lower(), text)
-
-
+# One license table for the whole product: openpick.catalog.licenses (re-exported here,
+# where the importers have always found it).
 # ---------------------------------------------------------------- helpers
 
 _HF_URL = re.compile(r"^https?://(?:www\.)?huggingface\.co/(?!datasets/|spaces/)([^/\s?#]+)/([^/\s?#]+)")
@@ -212,14 +184,14 @@ def _store(record: ModelRecord) -> None:
     """Save a record, merged with an earlier import of the same id from other sources.
 
     Re-importing the same source replaces it (so a fixed file replaces its old facts);
-    a different source merges, keeping disagreements as conflicts.
+    a different source merges, keeping disagreements as conflicts (a MOF release file's
+    components and licenses are kept whole: see catalog.merge_catalog_records).
     """
-    from openpick.catalog.catalog import load_imported_record, save_imported
-    from openpick.catalog.merge import merge_records
+    from openpick.catalog.catalog import load_imported_record, merge_catalog_records, save_imported
 
     old = load_imported_record(record.id)
     if old is not None and not set(old.sources) <= set(record.sources):
-        record = merge_records(old, record)
+        record = merge_catalog_records(old, record)
     save_imported(record)
 
 

@@ -24,7 +24,7 @@ import jsonschema
 import yaml
 from pydantic import ValidationError
 
-from openpick.catalog.importers import normalize_license
+from openpick.catalog.licenses import UNLICENSED, normalize_license
 from openpick.catalog.schema import Component, ModelRecord, ReleaseLicenses
 from openpick.catalog.loader import read_text
 from openpick.errors import InvalidInput
@@ -188,26 +188,30 @@ def _components(release: dict, text: str, path: Path) -> dict[str, Component]:
         raw = item.get("license")
         out[name] = Component(
             present=True,
-            license=None if raw is None else str(raw).strip(),
+            # As written, not trimmed: the tool compares the exact string ("MIT " is not MIT).
+            license=None if raw is None else str(raw),
             link=_text(item.get("component_path")),
         )
     return out
 
 
 def _release_licenses(release: dict) -> ReleaseLicenses:
+    """The release-level license names, as written (the tool does not trim them either)."""
     lic = release.get("license") or {}
     values = {}
     for kind in _RELEASE_TYPES:
         entry = lic.get(kind)
-        values[kind] = _text(entry.get("name")) if isinstance(entry, dict) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        values[kind] = None if name is None or name == "" else str(name)
     return ReleaseLicenses(**values)
 
 
 def _record_license(rel: ReleaseLicenses, comps: dict[str, Component]) -> tuple[str, str | None]:
     """(normalized id, original): the distribution license, else the weights' license."""
     weights = comps.get("Model parameters (Final)")
-    original = rel.distribution or rel.data or (weights.license if weights else None)
-    if not original or original == "unlicensed":
+    candidates = (rel.distribution, rel.data, weights.license if weights else None)
+    original = next((c.strip() for c in candidates if c and c.strip()), None)
+    if not original or original == UNLICENSED:
         return "unknown", original
     return normalize_license(original), original
 
