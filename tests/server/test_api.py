@@ -148,6 +148,29 @@ def test_invalid_requests_are_400_in_openai_shape(client, body, param):
     assert err["type"] == "invalid_request_error" and err["param"].startswith(param)
 
 
+@pytest.mark.parametrize("body, param", [
+    ({"top_p": 1.5}, "top_p"),  # Sampling's bound, checked where the body becomes a request
+    ({"max_completion_tokens": 0}, "max_completion_tokens"),
+    ({"temperature": -0.5}, "temperature"),
+])
+def test_sampling_bounds_are_400_in_openai_shape(client, body, param):
+    r = chat(client, **body)
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert set(err) == {"message", "type", "param", "code"}
+    assert err["type"] == "invalid_request_error" and err["param"] == param
+
+
+def test_top_p_zero_is_greedy_and_the_schema_shows_the_bounds(client):
+    assert chat(client, "a b", top_p=0, temperature=1.5).json()["choices"][0]["message"][
+        "content"] == "a b"
+    props = client.get("/openapi.json").json()["components"]["schemas"][
+        "ChatCompletionRequest"]["properties"]
+    temperature = props["temperature"]["anyOf"][0]
+    assert (temperature["minimum"], temperature["maximum"]) == (0, 2)
+    assert props["max_tokens"]["anyOf"][0]["minimum"] == 1
+
+
 def test_bad_json_and_unknown_route(client):
     r = client.post("/v1/chat/completions", content=b"{not json",
                     headers={"content-type": "application/json"})

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
+import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from openpick.engines.base import Message, Request
+from openpick.engines.fake import FakeEngine
 from openpick.engines.pool import ModelPool
-from openpick.server import ui
-from openpick.server.app import create_app
+from openpick.engines.spec import load_engine
+from openpick.server.app import create_app, serve_in_thread
+from openpick.server.routes import Candidate, Resolved, Run
 from openpick.server.settings import Settings
+from openpick.server.ui.render import render_markdown, safe_url
+from openpick.server.ui.stream import Generation
+from openpick.store.conversations import ConversationStore
 
 EVIL = ('<script>window.__pwned=1</script> **bold** <img src=x onerror="window.__pwned=2"> '
         '[click](javascript:alert(1))')
@@ -96,10 +104,10 @@ def test_model_page_unknown_is_404(client):
 
 
 def test_safe_url_only_http():
-    assert ui.safe_url("https://x.org/a") == "https://x.org/a"
-    assert ui.safe_url("javascript:alert(1)") is None
-    assert ui.safe_url(" JaVaScRiPt:alert(1)") is None
-    assert ui.safe_url(None) is None
+    assert safe_url("https://x.org/a") == "https://x.org/a"
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url(" JaVaScRiPt:alert(1)") is None
+    assert safe_url(None) is None
 
 
 # --- static files ------------------------------------------------------------------
@@ -115,7 +123,7 @@ def test_static_files_fixed_table(client):
 # --- markdown and escaping ---------------------------------------------------------
 
 def test_markdown_is_sanitized():
-    html = str(ui.render_markdown(EVIL + "\n\n```\ncode <b>\n```"))
+    html = str(render_markdown(EVIL + "\n\n```\ncode <b>\n```"))
     assert "<script" not in html and "<img" not in html and "href" not in html
     assert "&lt;script&gt;" in html and "<strong>bold</strong>" in html
     assert "<pre><code>code &lt;b&gt;" in html
@@ -181,34 +189,128 @@ def test_chat_rejects_unknown_model_and_limits(client):
     assert r.status_code == 404
 
 
+@pytest.mark.parametrize("settings", [{"temperature": 2.5}, {"top_p": 0}, {"max_tokens": 0}])
+def test_chat_and_arena_settings_keep_samplings_bounds(client, settings):
+    r = client.post("/ui/api/chat/stream", json={"model": "echo", "message": "x", **settings})
+    assert r.status_code == 400 and next(iter(settings)) in r.json()["error"]["param"]
+    r = client.post("/ui/api/arena/battles",
+                    json={"models": ["echo", "parrot"], "prompt": "x", **settings})
+    assert r.status_code == 400
+
+
 def test_chat_page_unknown_conversation_404(client):
     assert client.get("/ui/chat/doesnotexist").status_code == 404
 
 
+def route(pool, req, *members) -> Run:
+    """The API's route runner on (name, spec) members, tried in order."""
+    cands = tuple(Candidate(name, spec) for name, spec in members)
+    return Run(pool, Resolved(name="r", kind="route", candidates=cands), req)
+
+
+def consume(gen: Generation, on_item) -> list:
+    async def main():
+        got = []
+        async for item in gen.events():
+            got.append(item)
+            if on_item(item) == "leave":
+                break
+        return got
+
+    return asyncio.run(main())
+
+
 def test_stop_keeps_the_partial_answer(pool):
-    """A cancelled generation stops at the next token and its partial text is kept."""
-    cancel = threading.Event()
-    got: list = []
+    """A stopped generation ends at the next token and its partial text is kept."""
     done: list = []
-
-    def put(item):
-        got.append(item)
-        cancel.set()  # the browser pressed stop as soon as the first token arrived
-
     req = Request(messages=[Message(role="user", content="one two three four five")])
-    ui._generate(pool, [("echo", "fake:echo")], req, cancel, put, lambda r, s: done.append((r, s)))
+    gen = Generation(route(pool, req, ("echo", "fake:echo")), lambda r, s: done.append((r, s)))
+    # The browser pressed stop as soon as the first token arrived.
+    got = consume(gen, lambda item: gen.stop())
     result, stopped = done[0]
     assert stopped and result.text == "one" and result.model.name == "echo"
     assert got[-1][0] == "done" and got[-1][1]["finish_reason"] == "stopped"
 
 
+def test_closing_the_response_keeps_the_partial_answer_once(pool):
+    """The browser went away mid-answer: the response's close keeps what was said."""
+    done: list = []
+    req = Request(messages=[Message(role="user", content="one two three four five")])
+    gen = Generation(route(pool, req, ("echo", "fake:echo")), lambda r, s: done.append((r, s)))
+    consume(gen, lambda item: "leave" if item[0] == "delta" else None)
+    assert done == []  # nothing kept until the response ends
+    gen.close()
+    gen.close()
+    [(result, stopped)] = done
+    assert stopped and result.text == "one" and result.model.name == "echo"
+
+
 def test_route_falls_back_before_first_token(pool):
-    got: list = []
     done: list = []
     req = Request(messages=[Message(role="user", content="hi")])
-    ui._generate(pool, [("broken", "no-such-engine:x"), ("echo", "fake:echo")], req,
-                 threading.Event(), got.append, lambda r, s: done.append(r))
+    run = route(pool, req, ("broken", "no-such-engine:x"), ("echo", "fake:echo"))
+    consume(Generation(run, lambda r, s: done.append(r)), lambda item: None)
     assert done[0].model.name == "echo" and done[0].text == "hi"
+
+
+def test_a_failed_answer_is_an_error_event_and_stores_nothing(pool):
+    done: list = []
+    req = Request(messages=[Message(role="user", content="hi")])
+    gen = Generation(route(pool, req, ("broken", "no-such-engine:x")), done.append,
+                     meta={"conversation_id": "c1"})
+    got = consume(gen, lambda item: None)
+    assert [k for k, _ in got] == ["meta", "error"] and "no-such-engine" in got[-1][1]["message"]
+    gen.close()
+    assert done == []
+
+
+class CountingFake(FakeEngine):
+    """The echoing fake engine, slowed down, counting the pieces it produced."""
+
+    def __init__(self):
+        super().__init__("echo", {"delay_s": 0.01})
+        self.produced = 0
+        self.finished = threading.Event()
+
+    def generate(self, request):
+        try:
+            for delta in super().generate(request):
+                self.produced += 1
+                yield delta
+        finally:
+            self.finished.set()
+
+
+def test_browser_leaving_mid_answer_stops_the_model_and_keeps_the_answer():
+    """Over a real server: the stream is dropped after a few words; the model stops and
+    the conversation keeps the partial answer."""
+    words = " ".join(f"w{i}" for i in range(400))
+    slow = CountingFake()
+    pool = ModelPool(loader=lambda spec, opts: slow if spec == "slowpoke"
+                     else load_engine(spec, opts))
+    with serve_in_thread(Settings(port=0, models={"slowpoke": "slowpoke"}), pool=pool) as server:
+        body = {"model": "slowpoke", "message": words, "max_tokens": 1000}
+        with httpx.Client(timeout=30) as c:
+            with c.stream("POST", server.url + "/ui/api/chat/stream", json=body) as r:
+                assert r.status_code == 200
+                lines = r.iter_lines()
+                assert next(lines) == "event: meta"
+                cid = json.loads(next(lines)[len("data: "):])["conversation_id"]
+                seen = 0
+                for line in lines:
+                    seen += line == "event: delta"
+                    if seen >= 3:
+                        break  # leaving the block closes the connection mid-answer
+        assert slow.finished.wait(20), "the engine kept generating after the browser left"
+        assert slow.produced < 400
+        deadline = time.monotonic() + 20
+        answers: list = []
+        while not answers and time.monotonic() < deadline:
+            answers = [m for m in ConversationStore().get(cid).messages if m.role == "assistant"]
+            time.sleep(0.02)
+    assert [m.model for m in answers] == ["slowpoke"]
+    assert 3 <= len(answers[0].content.split()) < 400
+    assert words.startswith(answers[0].content.strip())
 
 
 # --- arena -------------------------------------------------------------------------

@@ -18,13 +18,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openpick.engines.base import ContextOverflow, Message, Usage
+from openpick.engines.base import ContextOverflow, Message, Sampling, Usage
 from openpick.engines.base import Request as EngineRequest
 from openpick.errors import NotFound, OpenpickError
 from openpick.server.auth import ApiError, error_body, require_api_key
 from openpick.server.routes import Run
+from openpick.server.sampling import MaxTokens, Temperature, first_error
 
 log = logging.getLogger("openpick.server")
 
@@ -52,10 +53,12 @@ class StreamOptions(_Body):
     include_usage: bool = False
 
 
-class _Sampling(_Body):
+class _SamplingBody(_Body):
+    # Bounds come from engines.base.Sampling (server/sampling.py); what is OpenAI's own is
+    # declared here: every field optional, top_p 0 (greedy), a 64-bit seed, stop as a string.
     model: str = Field(min_length=1, max_length=256)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
+    temperature: Temperature | None = None
+    top_p: float | None = Field(None, ge=0, description="0 means greedy, as in OpenAI's API")
     n: int | None = Field(None, ge=1, le=1, description="only 1 is supported")
     stream: bool | None = False
     stream_options: StreamOptions | None = None
@@ -66,10 +69,10 @@ class _Sampling(_Body):
     user: str | None = None
 
 
-class ChatCompletionRequest(_Sampling):
+class ChatCompletionRequest(_SamplingBody):
     messages: list[ChatMessage] = Field(min_length=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_tokens: MaxTokens | None = None
+    max_completion_tokens: MaxTokens | None = None
     logprobs: bool | None = None
     tools: list[dict] | None = None
     functions: list[dict] | None = None
@@ -77,9 +80,9 @@ class ChatCompletionRequest(_Sampling):
     logit_bias: dict[str, float] | None = None
 
 
-class CompletionRequest(_Sampling):
+class CompletionRequest(_SamplingBody):
     prompt: str | list[str]
-    max_tokens: int | None = Field(16, ge=1)  # OpenAI's default for completions
+    max_tokens: MaxTokens | None = 16  # OpenAI's default for completions
     echo: bool | None = False
     logprobs: int | None = None
     suffix: str | None = None
@@ -147,7 +150,7 @@ def _text(content: str | list[TextPart] | None) -> str:
     return "".join(p.text for p in content)
 
 
-def _stops(body: _Sampling, limit: int) -> list[str]:
+def _stops(body: _SamplingBody, limit: int) -> list[str]:
     stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
     if len(stops) > limit:
         raise ApiError(400, f"at most {limit} stop sequences", param="stop")
@@ -157,7 +160,9 @@ def _stops(body: _Sampling, limit: int) -> list[str]:
     return [s for s in stops if s]
 
 
-def _common(body: _Sampling, settings, max_tokens: int) -> dict:
+def sampling(body: _SamplingBody, settings, max_tokens: int) -> Sampling:
+    """The one conversion of a body's generation parameters into the engine's `Sampling`;
+    what Sampling refuses is a 400 like any body error."""
     if max_tokens > settings.max_tokens_cap:
         raise ApiError(400, f"max_tokens is {max_tokens}; this server allows at most "
                             f"{settings.max_tokens_cap}", param="max_tokens")
@@ -165,9 +170,13 @@ def _common(body: _Sampling, settings, max_tokens: int) -> dict:
     top_p = 1.0 if body.top_p is None else body.top_p
     if top_p == 0:  # OpenAI accepts 0: only the most likely token, i.e. greedy
         temperature, top_p = 0.0, 1.0
-    return dict(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                seed=None if body.seed is None else body.seed % 2**32,
-                stop=_stops(body, settings.max_stop))
+    try:
+        return Sampling(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                        seed=None if body.seed is None else body.seed % 2**32,
+                        stop=_stops(body, settings.max_stop))
+    except ValidationError as e:
+        message, param = first_error(e)
+        raise ApiError(400, message, param=param) from None
 
 
 def chat_request(body: ChatCompletionRequest, settings) -> EngineRequest:
@@ -193,7 +202,7 @@ def chat_request(body: ChatCompletionRequest, settings) -> EngineRequest:
                                 content=text))
     max_tokens = (body.max_completion_tokens or body.max_tokens
                   or min(settings.default_max_tokens, settings.max_tokens_cap))
-    return EngineRequest(messages=messages, **_common(body, settings, max_tokens))
+    return EngineRequest(messages=messages, **sampling(body, settings, max_tokens).params())
 
 
 def completion_request(body: CompletionRequest, settings) -> EngineRequest:
@@ -210,7 +219,7 @@ def completion_request(body: CompletionRequest, settings) -> EngineRequest:
         if bad:
             raise ApiError(400, f"{field} is not supported", param=field)
     max_tokens = body.max_tokens or 16
-    return EngineRequest(prompt=prompt, **_common(body, settings, max_tokens))
+    return EngineRequest(prompt=prompt, **sampling(body, settings, max_tokens).params())
 
 
 # -- running ----------------------------------------------------------------------------------

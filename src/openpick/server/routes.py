@@ -36,7 +36,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openpick.engines import config
-from openpick.engines.base import Delta, EngineError, Request
+from openpick.engines.base import Delta, EngineError, ModelIdentity, Request, Result
 from openpick.engines.embedded import EMBEDDED
 from openpick.engines.pool import ModelPool
 from openpick.errors import InvalidInput, NotFound
@@ -217,6 +217,8 @@ class Attempt:
         self._signaled = False
         self.cancelled = threading.Event()
         self.finished = threading.Event()
+        self.identity: ModelIdentity | None = None  # the loaded model, before its first delta
+        self.result: Result | None = None  # the engine's measured answer, unless cancelled
 
     def start(self) -> Attempt:
         # A pooled thread: starting a new one would block the event loop until it runs.
@@ -252,15 +254,19 @@ class Attempt:
             with self.pool.use(self.candidate.spec) as engine:
                 if self.cancelled.is_set():
                     return
-                gen = engine.generate(self.request)
+                self.identity = engine.identity()
+                stream = engine.stream(self.request)  # times the answer like `complete`
+                gen = iter(stream)
                 try:
                     for delta in gen:
                         if self.cancelled.is_set():
                             break
                         self._put(delta)
                 finally:
-                    gen.close()  # runs the engine's cleanup (and releases its lock) now
-            self._put(_DONE)
+                    # Closes the engine's generator with it: its cleanup (and lock) runs now.
+                    gen.close()
+                self.result = stream.result
+            self._put(_DONE)  # after the result: whoever sees the end sees the result
         except BaseException as e:  # handed to the event loop, which decides what it means
             self._put(e)
         finally:
@@ -344,3 +350,13 @@ class Run:
     def cancel(self) -> None:
         if self.attempt is not None:
             self.attempt.cancel()
+
+    @property
+    def identity(self) -> ModelIdentity | None:
+        """What answers (engine, file hash or server), once started."""
+        return self.attempt.identity if self.attempt else None
+
+    @property
+    def result(self) -> Result | None:
+        """The engine's measured Result once the deltas have ended; None if cancelled."""
+        return self.attempt.result if self.attempt else None

@@ -154,6 +154,23 @@ class RunStore:
                 done=r["done"], passed=r["passed"], errors=r["errors"]))
         return out
 
+    def measured(self, record_id: str, limit: int = 200) -> list[dict]:
+        """A catalog model's pass rate in each of the latest `limit` runs that ran it:
+        {run, suite, created_at, model, n, pass_rate} per run and model name."""
+        rows = self.conn.execute("SELECT id, suite, created_at, info FROM runs "
+                                 "ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+        out = []
+        for r in rows:
+            for m in json.loads(r["info"]).get("models", []):
+                if (m.get("record_id") or "").lower() != record_id.lower():
+                    continue
+                n, passed = self.conn.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(passed = 1), 0) FROM case_results "
+                    "WHERE run_id = ? AND model = ?", (r["id"], m["name"])).fetchone()
+                out.append({"run": r["id"], "suite": r["suite"], "created_at": r["created_at"],
+                            "model": m["name"], "n": n, "pass_rate": passed / n if n else None})
+        return out
+
     def delete(self, ref: str) -> None:
         self.conn.execute("DELETE FROM runs WHERE id = ?", (self.resolve(ref),))
 
