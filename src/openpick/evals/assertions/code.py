@@ -11,75 +11,34 @@ The value is the tests (inline, or a `tests.py` file next to the suite). Each to
 statement of the tests is one test; the score is the share that pass, and the assertion
 passes only when all do.
 
-Isolation, honestly: the code runs in a child `python -I` (no user site, no PYTHON* env)
-with an empty environment, in a fresh scratch directory that is deleted afterwards, under
-rlimits (address space, CPU seconds, file size, no core dumps) and a wall-clock timeout
-that kills its whole process group. Network is blocked by replacing `socket.socket` and
-friends before the code runs: that stops ordinary code, not a determined attacker
-(namespaces via `unshare` are not available everywhere). Run untrusted models' code on a
-machine you can afford to lose.
+This is the assertion for untrusted model output: a model's answer cannot forge its grade.
+The tests run in a trusted runner process, which alone decides pass/fail; the model's code
+runs in a separate sandboxed child (its own user, mount, pid and network namespaces with a
+read-only view of the interpreter, no capabilities, rlimits on memory, CPU and file size, a
+scratch dir without the tests). The tests reach the names the code defines through proxies
+that exchange plain data only; the code dying, exiting or hanging fails the test it was in
+and those after it. Where namespaces are unavailable the child gets rlimits and a socket
+block only, and `detail["sandbox"]` says so. Details and the protocol:
+`openpick.evals.assertions.sandbox`.
+
+Differences from running the tests in the code's own namespace: tests see the code's
+top-level plain-data values as they were after it loaded (later changes by its functions are
+not seen); its other objects are handles that compare equal only to other handles; tests may
+pass it plain data, its own objects and functions (called back), nothing else; and the code
+cannot see names the tests define.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from openpick.evals.assertions.base import Assertion, GradeContext, Outcome, register
+from openpick.evals.assertions.sandbox import run_tests
 
 _BLOCK = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PY_LANGS = {"", "python", "py", "python3"}
-
-HARNESS = r'''
-import ast, json, resource, sys
-mem, cpu, out_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-out = open(out_path, "w")
-def _limit(kind, value):
-    try:
-        resource.setrlimit(kind, (value, value))
-    except (ValueError, OSError):
-        pass
-_limit(resource.RLIMIT_AS, mem)
-_limit(resource.RLIMIT_CPU, cpu)
-_limit(resource.RLIMIT_FSIZE, 16 * 1024 * 1024)
-_limit(resource.RLIMIT_CORE, 0)
-import socket, _socket
-def _no_network(*args, **kwargs):
-    raise PermissionError("network access is disabled in code tests")
-class _NoSocket(socket.socket):
-    def __init__(self, *args, **kwargs):
-        _no_network()
-socket.socket = _socket.socket = _NoSocket
-for _name in ("create_connection", "create_server", "socketpair", "getaddrinfo", "fromfd"):
-    setattr(socket, _name, _no_network)
-def report(**kw):
-    out.write(json.dumps(kw) + "\n")
-    out.flush()
-solution = open("solution.py", encoding="utf-8").read()
-tests = open("tests.py", encoding="utf-8").read()
-ns = {"__name__": "solution"}
-try:
-    exec(compile(solution, "solution.py", "exec"), ns)
-except BaseException as e:
-    report(setup=False, error=f"the code failed to run: {type(e).__name__}: {e}")
-    sys.exit(0)
-report(setup=True)
-tree = ast.parse(tests)
-for stmt in tree.body:
-    src = ast.get_source_segment(tests, stmt) or ""
-    try:
-        exec(compile(ast.Module([stmt], []), "tests.py", "exec"), ns)
-        report(test=src, ok=True)
-    except BaseException as e:
-        report(test=src, ok=False, error=f"{type(e).__name__}: {e}".strip().rstrip(":"))
-'''
 
 
 def extract_code(output: str) -> str:
@@ -123,57 +82,6 @@ def _prepare(a: Assertion, base_dir: Path | None) -> Assertion:
     return replace(a, value=tests, prepared=len(tree.body))
 
 
-def run_tests(code: str, tests: str, *, timeout: float = 10.0, memory_mb: int = 512) -> dict:
-    """Run `tests` against `code` in a sandboxed child. Returns a dict with
-    setup (bool), error, results [{test, ok, error}], timed_out, stdout, stderr."""
-    with tempfile.TemporaryDirectory(prefix="openpick-code-") as tmp:
-        d = Path(tmp)
-        (d / "solution.py").write_text(code, encoding="utf-8")
-        (d / "tests.py").write_text(tests, encoding="utf-8")
-        (d / "harness.py").write_text(HARNESS, encoding="utf-8")
-        cpu = int(timeout) + 1
-        cmd = [sys.executable, "-I", "-B", "-X", "utf8", "harness.py",
-               str(int(memory_mb) * 1024 * 1024), str(cpu), str(d / "result.jsonl")]
-        proc = subprocess.Popen(cmd, cwd=d, env={}, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
-        timed_out = False
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            stdout, stderr = proc.communicate()
-        lines = []
-        try:
-            lines = (d / "result.jsonl").read_text(encoding="utf-8").splitlines()
-        except OSError:
-            pass
-    records = []
-    for line in lines:
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            break  # a line cut by a kill
-    setup = next((r for r in records if "setup" in r), None)
-    return {
-        "setup": bool(setup and setup["setup"]),
-        "error": setup.get("error") if setup else None,
-        "results": [r for r in records if "test" in r],
-        "timed_out": timed_out,
-        "returncode": proc.returncode,
-        "stdout": stdout.decode("utf-8", "replace")[-2000:],
-        "stderr": stderr.decode("utf-8", "replace")[-2000:],
-    }
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-
-
 @register("code", options=("timeout", "memory_mb"), validate=_prepare, negatable=False,
           templated=False)
 def code(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
@@ -185,12 +93,12 @@ def code(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
     results = run["results"]
     passed = sum(1 for r in results if r["ok"])
     detail = {"code": source[:4000], "tests": results, "stdout": run["stdout"],
-              "stderr": run["stderr"], "timed_out": run["timed_out"]}
+              "stderr": run["stderr"], "timed_out": run["timed_out"], "sandbox": run["sandbox"]}
     if not run["setup"]:
         reason = run["error"] or _crash_reason(run, timeout)
         return Outcome(False, reason, 0.0, detail)
     failed = next((r for r in results if not r["ok"]), None)
-    if passed == total:
+    if passed == total == len(results):
         return Outcome(True, f"{passed}/{total} tests passed", 1.0, detail)
     if failed is not None:
         why = f"failed: {failed['test'].splitlines()[0][:80]} ({failed['error'][:120]})"
@@ -202,8 +110,5 @@ def code(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
 def _crash_reason(run: dict, timeout: float) -> str:
     if run["timed_out"]:
         return f"timed out after {timeout:g} s"
-    rc = run["returncode"]
-    if rc is not None and rc < 0:
-        return f"killed by signal {-rc} (CPU or memory limit?)"
-    tail = run["stderr"].strip().splitlines()[-1:] or [f"exit code {rc}"]
+    tail = run["runner_output"].strip().splitlines()[-1:] or ["the test runner stopped early"]
     return f"crashed: {tail[0][:160]}"
