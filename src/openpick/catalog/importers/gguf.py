@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openpick.catalog.importers import UNKNOWN_LICENSE, hf_id_from_url, make_id, normalize_license
+from openpick.catalog.loader import build_record
 from openpick.catalog.schema import Artifact, ModelRecord
 from openpick.errors import InvalidInput
 from openpick.paths import cache_dir
@@ -25,37 +26,101 @@ log = logging.getLogger(__name__)
 _CACHE_FILE = "gguf-headers.json"
 _CACHE_MAX = 500
 _HEAD_BYTES = 1 << 20
-_KEEP = (  # scalar keys copied verbatim into the summary
+# Keys copied into the summary, by the type they must have; a value of another type (a
+# header can claim anything) is left out.
+_TEXT_KEYS = (
     "general.architecture", "general.name", "general.organization", "general.author",
     "general.basename", "general.size_label", "general.finetune", "general.license",
     "general.license.name", "general.license.link", "general.url", "general.repo_url",
-    "general.source.url", "general.source.repo_url", "general.file_type",
-    "general.quantization_version", "general.parameter_count", "general.base_model.count",
-    "tokenizer.chat_template",
+    "general.source.url", "general.source.repo_url", "tokenizer.chat_template",
 )
+_INT_KEYS = ("general.file_type", "general.quantization_version", "general.parameter_count",
+             "general.base_model.count")
+_ARCH_INT_KEYS = ("context_length", "attention.head_count", "attention.head_count_kv",
+                  "expert_count", "expert_used_count", "attention.sliding_window")
+_LIST_KEYS = ("general.tags", "general.languages")
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _value(field: Any) -> Any:
-    value = field.contents()
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-    return value
+class _PastEnd(ValueError):
+    def __init__(self, end: int):
+        super().__init__(f"read past the end of the file (to byte {end})")
+        self.end = end
 
 
-def _read_header(path: Path) -> dict[str, Any]:
-    """Parse the header with gguf.GGUFReader into a small JSON-able summary."""
+def _open_reader(path: Path):
+    """gguf.GGUFReader that fails on a read past the end of the file. The stock reader
+    returns a short array there and carries on, so an array claiming 2**62 items loops for
+    (nearly) ever."""
     try:
         from gguf import GGUFReader
     except ImportError as e:  # pragma: no cover - gguf is a core dependency
         from openpick.errors import missing_extra
 
         raise missing_extra("gguf", "gguf") from e
+
+    class BoundedReader(GGUFReader):
+        def _get(self, offset, dtype, count=1, override_order=None):
+            arr = super()._get(offset, dtype, count, override_order)
+            if len(arr) < int(count):
+                raise _PastEnd(int(offset) + int(count) * arr.itemsize)
+            return arr
+
+    import numpy as np
+
+    with np.errstate(over="ignore"):  # lying offsets overflow; the size check below catches them
+        return BoundedReader(str(path))
+
+
+def _value(fields: dict, key: str, kind: type, path: Path) -> Any:
+    """The value of `key` if the header has it with type `kind` (a list: its text items)."""
+    if key not in fields:
+        return None
+    try:
+        value = fields[key].contents()
+    except (UnicodeDecodeError, IndexError, ValueError) as e:
+        raise InvalidInput(f"GGUF key {key}: unreadable value ({type(e).__name__})",
+                           path=str(path)) from e
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if kind is list:
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
+    if not isinstance(value, kind) or kind is int and isinstance(value, bool):
+        log.debug("%s: GGUF key %s is a %s, not a %s; ignored", path, key,
+                  type(value).__name__, kind.__name__)
+        return None
+    return value
+
+
+def _summary(reader, path: Path) -> dict[str, Any]:
+    fields = reader.fields
+    wanted = ([(k, str) for k in _TEXT_KEYS] + [(k, int) for k in _INT_KEYS]
+              + [(k, list) for k in _LIST_KEYS])
+    out = {k: v for k, kind in wanted if (v := _value(fields, k, kind, path)) is not None}
+    if arch := out.get("general.architecture"):
+        for suffix in _ARCH_INT_KEYS:
+            if (v := _value(fields, f"{arch}.{suffix}", int, path)) is not None:
+                out[suffix] = v
+    bases = []
+    # A lying count cannot make more base models than the header has keys.
+    for i in range(max(0, min(out.get("general.base_model.count") or 0, len(fields)))):
+        parts = ((p, _value(fields, f"general.base_model.{i}.{p}", str, path))
+                 for p in ("name", "organization", "repo_url", "url"))
+        bases.append({p: v for p, v in parts if v is not None})
+    out["base_models"] = bases
+    return out
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    """Parse the header with gguf.GGUFReader into a small JSON-able summary."""
     size = path.stat().st_size
     try:
-        reader = GGUFReader(str(path))
+        reader = _open_reader(path)
+    except _PastEnd as e:
+        raise InvalidInput(f"truncated GGUF file: reading it needs {e.end} bytes, file has {size}",
+                           path=str(path)) from e
     except Exception as e:  # the reader raises ValueError, IndexError, struct errors...
         with path.open("rb") as f:
             magic = f.read(4)
@@ -63,30 +128,10 @@ def _read_header(path: Path) -> dict[str, Any]:
             raise InvalidInput(f"truncated: {size} bytes is too short for a GGUF header", path=str(path)) from e
         if magic != b"GGUF":
             raise InvalidInput(f"not a GGUF file (magic {magic!r}, expected b'GGUF')", path=str(path)) from e
-        raise InvalidInput(f"truncated or corrupt GGUF header ({type(e).__name__}: {e})", path=str(path)) from e
-    fields = reader.fields
-    out: dict[str, Any] = {}
-    for key in _KEEP:
-        if key in fields:
-            out[key] = _value(fields[key])
-    arch = out.get("general.architecture")
-    if arch:
-        for suffix in ("context_length", "attention.head_count", "attention.head_count_kv",
-                       "expert_count", "expert_used_count", "attention.sliding_window"):
-            if f"{arch}.{suffix}" in fields:
-                out[suffix] = _value(fields[f"{arch}.{suffix}"])
-    for key in ("general.tags", "general.languages"):
-        if key in fields:
-            out[key] = [str(v) for v in fields[key].contents()]
-    bases = []
-    for i in range(int(out.get("general.base_model.count") or 0)):
-        base = {}
-        for part in ("name", "organization", "repo_url", "url"):
-            key = f"general.base_model.{i}.{part}"
-            if key in fields:
-                base[part] = _value(fields[key])
-        bases.append(base)
-    out["base_models"] = bases
+        why = (str(e).splitlines() or [""])[0][:200]
+        raise InvalidInput(f"truncated or corrupt GGUF header ({type(e).__name__}: {why})",
+                           path=str(path)) from e
+    out = _summary(reader, path)
     end = max((t.data_offset + t.n_bytes for t in reader.tensors), default=reader.data_offset)
     if end > size:
         raise InvalidInput(f"truncated GGUF file: tensor data needs {end} bytes, file has {size}",
@@ -210,7 +255,7 @@ def header_to_record(h: dict[str, Any], path: Path, *, record_id: str | None = N
         links["license"] = str(h["general.license.link"])
     data = {
         "id": rid,
-        "name": h.get("general.name") or rid.split("/")[1],
+        "name": h.get("general.name") or rid.partition("/")[2],
         "developer": h.get("general.organization") or h.get("general.author") or rid.split("/")[0],
         "base_model": bases,
         "base_model_relation": "finetune" if bases else None,
@@ -232,7 +277,7 @@ def header_to_record(h: dict[str, Any], path: Path, *, record_id: str | None = N
     }
     for w in warnings:
         log.debug("%s: %s", path, w)
-    return ModelRecord(**{k: v for k, v in data.items() if v not in (None, [], {})})
+    return build_record(data, path)
 
 
 def parse_gguf(path: Path, *, record_id: str | None = None, warnings: list[str] | None = None) -> ModelRecord:
