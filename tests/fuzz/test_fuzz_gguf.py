@@ -94,7 +94,7 @@ def count(true: int, top: int = U64) -> st.SearchStrategy[int]:
 
 def mostly(good, bad: st.SearchStrategy) -> st.SearchStrategy:
     """`good` nine times in ten, else a value from `bad`."""
-    return st.integers(0, 9).flatmap(lambda r: bad if r == 0 else st.just(good))
+    return st.integers(0, 9).flatmap(lambda r: bad if r == 9 else st.just(good))
 
 
 @st.composite

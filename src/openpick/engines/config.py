@@ -97,6 +97,11 @@ def project_config_path() -> Path:
     return Path.cwd() / FILENAME
 
 
+def _key(part: str) -> str:
+    """One part of a dotted key path in an error; odd names (newlines, dots) are quoted."""
+    return part if NAME_RE.match(part) else repr(part)
+
+
 def _read(path: Path) -> dict[str, ModelEntry]:
     if not path.is_file():
         return {}
@@ -106,14 +111,23 @@ def _read(path: Path) -> dict[str, ModelEntry]:
         m = re.search(r"line (\d+)", str(e))
         raise InvalidInput(f"TOML error: {e}", path=str(path),
                            line=int(m.group(1)) if m else None) from e
+    except UnicodeDecodeError as e:
+        raise InvalidInput("not a UTF-8 text file", path=str(path)) from e
+    except OSError as e:
+        raise InvalidInput(f"cannot read: {e.strerror}", path=str(path)) from e
+    except RecursionError as e:  # tomllib recurses into nested arrays and inline tables
+        raise InvalidInput("TOML error: nested too deeply", path=str(path)) from e
+    models = data.get("models") or {}
+    if not isinstance(models, dict):
+        raise InvalidInput("models: expected a table of [models.NAME] sections, got a "
+                           f"{type(models).__name__}", path=str(path))
     out: dict[str, ModelEntry] = {}
-    for name, raw in (data.get("models") or {}).items():
+    for name, raw in models.items():
         try:
             out[name] = ModelEntry.model_validate(raw)
         except ValidationError as e:
             first = e.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            where = f"models.{name}" + (f".{loc}" if loc else "")
+            where = ".".join(_key(str(k)) for k in ("models", name, *first["loc"]))
             raise InvalidInput(f"{where}: {first['msg']}", path=str(path)) from e
     return out
 

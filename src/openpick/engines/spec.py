@@ -63,7 +63,7 @@ def parse_spec(text: str) -> ModelSpec:
         return ModelSpec(name=text, engine="openai", target=f"{PRESETS[head]}#{rest}")
     if sep and registry.is_engine(head) and not rest.startswith("//"):
         return ModelSpec(name=text, engine=registry.canonical(head), target=rest)
-    path = Path(text).expanduser()
+    path = _expand_user(text)
     if path.suffix == ".gguf" and path.exists():
         return ModelSpec(name=text, engine="llama-cpp", target=str(path), source="path")
     if path.is_dir() and (path / "config.json").exists():
@@ -77,6 +77,25 @@ def parse_spec(text: str) -> ModelSpec:
                    f"ENGINE:TARGET (engines: {', '.join(registry.engine_names())})")
 
 
+def _expand_user(text: str) -> Path:
+    """`~/x` → the home folder's x; `~nosuchuser/x` stays as it is (expanduser raises)."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)
+
+
+def _option_value(key: str, value: str) -> Any:
+    if not value:
+        return ""
+    try:
+        return yaml.safe_load(value)
+    except (yaml.YAMLError, ValueError, RecursionError) as e:  # ValueError: 2024-13-45
+        why = (getattr(e, "problem", None) or str(e)).splitlines()[0].split(";")[0]
+        raise InvalidInput(f"option {key}: cannot read {value[:40]!r} as a YAML value ({why}); "
+                           f"quote text, as in {key}='\"...\"'") from e
+
+
 def parse_options(pairs: list[str]) -> dict[str, Any]:
     """`-o n_ctx=8192 -o n_gpu_layers=-1` → typed dict (values read as YAML scalars)."""
     out: dict[str, Any] = {}
@@ -84,7 +103,7 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise InvalidInput(f"option {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value) if value else ""
+        out[key.strip()] = _option_value(key.strip(), value)
     return out
 
 
