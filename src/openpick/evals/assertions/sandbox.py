@@ -468,10 +468,12 @@ class RunnerLink:
 # grader side
 
 
-def run_tests(code: str, tests: str, *, timeout: float = 10.0, memory_mb: int = 512) -> dict:
+def run_tests(code: str, tests: str, *, timeout: float = 10.0, memory_mb: int = 512,
+              namespaces: bool = True) -> dict:
     """Run `tests` (trusted) against `code` (untrusted). Returns setup (bool), error, results
     [{test, ok, error}], timed_out, returncode, stdout and stderr (the code's), sandbox (how
-    the code was isolated) and runner_output (the tests' own prints and runner errors)."""
+    the code was isolated) and runner_output (the tests' own prints and runner errors).
+    `namespaces=False` runs the weaker fallback on purpose (to test it)."""
     import secrets
     import shutil
     import tempfile
@@ -485,7 +487,7 @@ def run_tests(code: str, tests: str, *, timeout: float = 10.0, memory_mb: int = 
         (d / "work" / "solution.py").write_text(code, encoding="utf-8")
         shutil.copyfile(__file__, d / "work" / "harness.py")
         config = {"nonce": nonce, "tests": tests, "timeout": float(timeout),
-                  "memory_mb": int(memory_mb), "dir": str(d)}
+                  "memory_mb": int(memory_mb), "dir": str(d), "namespaces": bool(namespaces)}
         frames, rc, killed = _drive_runner(d, config, float(timeout) + GRACE)
         child_out = {n: _tail(d / "out" / f"{n}.txt") for n in ("stdout", "stderr", "runner")}
     records = [r for r in frames if type(r) is dict]
@@ -601,7 +603,8 @@ def _start_child(config: dict, deadline: float):
     with open(f"{d}/out/stdout.txt", "wb") as so, open(f"{d}/out/stderr.txt", "wb") as se:
         proc = subprocess.Popen(
             [sys.executable, "-I", "-B", "-X", "utf8", "harness.py", "child", str(os.getpid()),
-             str(mem), str(cpu), f"{d}/root", str(req_r), str(rep_w), str(ctl_w), nonce],
+             str(mem), str(cpu), f"{d}/root", str(req_r), str(rep_w), str(ctl_w), nonce,
+             "namespaces" if config["namespaces"] else "fallback"],
             cwd=f"{d}/work", env={}, stdin=subprocess.DEVNULL, stdout=so, stderr=se,
             pass_fds=(req_r, rep_w, ctl_w), start_new_session=True)
     for fd in (req_r, rep_w, ctl_w):
@@ -807,7 +810,8 @@ def child_main(argv: list[str]) -> None:
     for name in ("harness.py", "solution.py"):
         with open(name, encoding="utf-8") as f:
             files[name] = f.read()
-    status = _isolate(work, root, files, (req_fd, rep_fd, ctl_fd))
+    status = (_isolate(work, root, files, (req_fd, rep_fd, ctl_fd)) if argv[8] == "namespaces"
+              else "rlimits only: namespaces turned off")
     _limits(mem, cpu)
     _block_network()
     os.write(ctl_fd, status.encode())
