@@ -160,3 +160,49 @@ def test_export_of_a_record_without_links_keeps_its_id(tmp_path):
     again = _reload(to_mof_yaml(record), tmp_path)
     assert again.id == "acme/widget-7b"
     assert again.components == {"Model card": Component(license="unlicensed")}
+
+
+AMBER = (FIXTURES / "Amber.yml").read_text(encoding="utf-8")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "release.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_component_and_release_licenses_are_kept_untrimmed(tmp_path):
+    text = AMBER.replace("name: Apache-2.0", "name: ' Apache-2.0'").replace("license: MIT", "license: 'MIT '")
+    r = parse_mof(_write(tmp_path, text))
+    assert r.release_licenses.distribution == " Apache-2.0"  # the tool compares this exact string
+    assert r.components["Datasets"].license == "MIT "
+    assert r.license == "Apache-2.0"  # the record's license is still the normalised id
+    assert evaluate(r).mof_class == 0  # nothing is open as written
+
+
+def test_alias_bomb_is_rejected_before_validation(tmp_path):
+    bomb = "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdef", "bcdefg"))
+    text = "a: &a [x, x, x, x, x, x, x, x, x]\n" + bomb + AMBER.replace("producer: LLM360", "producer: *g")
+    with pytest.raises(InvalidInput, match="YAML aliases are expanded") as exc:
+        parse_mof(_write(tmp_path, text))
+    assert str(exc.value).startswith(str(tmp_path / "release.yml"))
+
+
+def test_bad_scalars_are_yaml_errors_with_their_line(tmp_path):
+    path = _write(tmp_path, AMBER.replace("name: Amber", "name: " + "9" * 5000))
+    with pytest.raises(InvalidInput, match="YAML error") as exc:
+        parse_mof(path)
+    assert exc.value.line == 6
+
+
+def test_a_list_where_text_belongs_is_ignored(tmp_path):
+    r = parse_mof(_write(tmp_path, AMBER.replace("repository: 'https://github.com/LLM360/amber-train'",
+                                                 "repository: [a, b]")))
+    assert "repository" not in r.links
+
+
+def test_long_values_are_shortened_in_messages(tmp_path):
+    path = _write(tmp_path, AMBER.replace("name: 'Model architecture'", "name: '" + "q" * 5000 + "'", 1))
+    with pytest.raises(InvalidInput, match="unknown MOF component") as exc:
+        parse_mof(path)
+    assert len(str(exc.value)) < 400

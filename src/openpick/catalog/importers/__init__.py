@@ -16,12 +16,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from openpick.catalog.licenses import UNKNOWN as UNKNOWN_LICENSE
 from openpick.catalog.licenses import normalize_license
-from openpick.catalog.loader import format_validation_error
+from openpick.catalog.loader import format_validation_error, parse_yaml, read_text
 from openpick.catalog.schema import ModelRecord
 from openpick.errors import InvalidInput, OpenpickError
 
@@ -73,23 +72,10 @@ def make_id(org: str, name: str) -> str:
     return f"{part(org)}/{part(name)}"
 
 
-def yaml_error(e: yaml.YAMLError, path: Path) -> InvalidInput:
-    mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-    return InvalidInput(f"YAML error: {problem}", path=str(path), line=mark.line + 1 if mark else None)
-
-
 def load_yaml(path: Path, text: str | None = None) -> object:
-    try:
-        text = path.read_text(encoding="utf-8") if text is None else text
-    except UnicodeDecodeError as e:
-        raise InvalidInput("not a UTF-8 text file", path=str(path)) from e
-    except OSError as e:
-        raise InvalidInput(f"cannot read: {e.strerror}", path=str(path)) from e
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise yaml_error(e, path) from e
+    """Safe-loaded YAML of `path` (or of `text`, read from it); any failure is one
+    InvalidInput naming the file (and line), never a parser's own exception."""
+    return parse_yaml(read_text(path) if text is None else text, path)
 
 
 # ---------------------------------------------------------------- detection

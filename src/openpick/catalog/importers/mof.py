@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from openpick.catalog.licenses import UNLICENSED, normalize_license
 from openpick.catalog.schema import Component, ModelRecord, ReleaseLicenses
-from openpick.catalog.loader import read_text
+from openpick.catalog.loader import _SafeLoader, read_text
 from openpick.errors import InvalidInput
 
 _RELEASE_TYPES = ("distribution", "code", "data", "document")
@@ -39,14 +39,43 @@ _HF_NON_MODEL = {"collections", "papers", "datasets", "spaces", "docs", "blog", 
 _HF_PART = re.compile(r"^[A-Za-z0-9][\w.\-]*$")
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that leaves dates as the strings the MOF schema expects."""
+class _Loader(_SafeLoader):
+    """Safe YAML that leaves dates as the strings the MOF schema expects (and, like the
+    catalog's loader, turns a bad scalar into a YAML error with its line)."""
 
 
 _Loader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+# A release file is a few hundred values; YAML aliases can make a short file expand to
+# millions (an "alias bomb"), which validation and error messages would walk or print.
+_MAX_VALUES = 100_000
+_MAX_SHOWN = 120  # characters of a value or key shown in an error message
+
+
+def _too_many_values(data: object, limit: int = _MAX_VALUES) -> bool:
+    """More than `limit` values once aliases are expanded (stops counting at the limit)."""
+    count = 0
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _short(text: str) -> str:
+    """One line of at most _MAX_SHOWN characters, for quoting user data in a message."""
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_SHOWN else line[: _MAX_SHOWN - 1] + "…"
 
 
 def _data(name: str):
@@ -118,12 +147,18 @@ def _load(path: Path) -> tuple[dict, str]:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        problem = getattr(e, "problem", None) or (str(e).splitlines() or ["unreadable YAML"])[0]
         raise InvalidInput(
-            f"YAML error: {problem}", path=str(path), line=mark.line + 1 if mark else None
+            f"YAML error: {_short(problem)}", path=str(path), line=mark.line + 1 if mark else None
         ) from e
+    except RecursionError as e:
+        raise InvalidInput("YAML error: nested too deeply", path=str(path)) from e
     if not isinstance(data, dict):
         raise InvalidInput("not a MOF release file: expected a mapping with framework: and release:", path=str(path))
+    if _too_many_values(data):
+        raise InvalidInput(
+            f"not a MOF release file: more than {_MAX_VALUES} values once YAML aliases are expanded",
+            path=str(path))
     return data, text
 
 
@@ -133,10 +168,10 @@ def _validate(data: dict, text: str, path: Path) -> None:
     if not errors:
         return
     err = errors[0]
-    where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+    where = _short("/".join(str(p) for p in err.absolute_path)) or "(top level)"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     raise InvalidInput(
-        f"MOF schema: {where}: {err.message}{more}",
+        f"MOF schema: {where}: {_short(err.message)}{more}",
         path=str(path),
         line=_line_of(text, list(err.absolute_path)),
     )
@@ -169,7 +204,9 @@ def fallback_id(producer: str, name: str) -> str:
 
 
 def _text(value: object) -> str | None:
-    if value is None:
+    """A scalar field as trimmed text; None when absent, empty, or not a scalar (a list or
+    mapping where text belongs says nothing usable, and may be an alias bomb)."""
+    if value is None or isinstance(value, (dict, list)):
         return None
     s = str(value).strip()
     return s or None
@@ -181,7 +218,7 @@ def _components(release: dict, text: str, path: Path) -> dict[str, Component]:
         name = item.get("name")
         if by_name(name or "") is None:
             raise InvalidInput(
-                f"unknown MOF component {name!r} (expected one of the 17 MOF component names)",
+                f"unknown MOF component {_short(repr(name))} (expected one of the 17 MOF component names)",
                 path=str(path),
                 line=_line_of(text, ["release", "components", i, "name"]),
             )
