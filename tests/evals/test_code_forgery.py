@@ -10,9 +10,12 @@ broken sandbox (or the old harness) harms nothing else.
 from __future__ import annotations
 
 import functools
+import json
 import socket
+import subprocess
 import textwrap
 import time
+import venv
 from pathlib import Path
 
 import pytest
@@ -157,10 +160,15 @@ class YesInt(int):
 class YesStr(str):
     def __eq__(self, other):
         return True
+class Near:
+    def __sub__(self, other):
+        return 0
+    __rsub__ = __sub__
 def add(a, b):
-    return [Yes(), YesInt(0), YesStr("")][a % 3]
+    return [Yes(), YesInt(0), YesStr(""), Near()][a % 4]
 '''
-    tests = "assert add(0, 0) == 3\nassert add(1, 0) == 3\nassert add(2, 0) == 'x'\n"
+    tests = ("assert add(0, 0) == 3\nassert add(1, 0) == 3\nassert add(2, 0) == 'x'\n"
+             "assert abs(add(3, 0) - 3) < 1e-9\nassert abs(3 - add(3, 0)) < 1e-9\n")
     r = run(code, tests)
     assert not r.passed and r.score == 0
 
@@ -330,3 +338,25 @@ def can_see_parent():
 '''
     r = run(code, "assert visible() == [1, 2]\nassert can_see_parent() == 1\n")
     assert r.passed, r.reason
+
+
+def test_openpicks_bundled_suites_are_hidden_when_installed_under_the_prefix(tmp_path):
+    # a regular install puts openpick (bundled suites and their tests included) in
+    # site-packages, which the sandbox shows read-only: the package itself must not be visible
+    needs_namespaces()
+    venv.create(tmp_path / "env", with_pip=False)
+    site = next((tmp_path / "env").glob("lib/python*/site-packages"))
+    pkg = site / "openpick"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "data" / "code.yaml").write_text("assert add(1, 2) == 3\n")
+    (pkg / "sandbox.py").write_text(Path(sandbox.__file__).read_text())
+    script = (
+        "import json, sys\nsys.path.insert(0, sys.argv[1])\nimport sandbox\n"
+        "code = 'import glob\\ndef seen():\\n    return glob.glob(%r + \"/**\", recursive=True)'\n"
+        "print(json.dumps(sandbox.run_tests(code % sys.argv[1], 'assert seen() == [%r + \"/\"]'"
+        " % sys.argv[1])))\n")
+    out = subprocess.run([str(tmp_path / "env" / "bin" / "python"), "-c", script, str(pkg)],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    result = json.loads(out)
+    assert result["results"] and result["results"][0]["ok"], result

@@ -12,8 +12,10 @@ runner  `sandbox.py runner` -- trusted. Runs the tests (the suite author's code)
         the child and decodes its answer as plain data (JSON, tagged for tuples, sets,
         bytes, big ints; never pickle or eval). Anything that is not plain data comes back
         as a handle (`Remote`) whose attributes, calls and operators go to the child again.
-        A handle never compares equal to trusted data, so an object whose `__eq__` always
-        says yes cannot pass `assert f(x) == 3`. Exceptions come back as data and are raised
+        Comparisons and arithmetic are delegated only between two handles: a handle never
+        equals, or computes with, trusted data, so an object whose `__eq__` always says yes
+        cannot pass `assert f(x) == 3`, nor one whose `__sub__` returns 0 `abs(f(x) - 3) <
+        1e-9`. (Method calls on the code's own objects are its behaviour, by definition.) Exceptions come back as data and are raised
         as the nearest builtin type (or a local mirror class for the solution's own
         exception classes, so `except InvalidInput:` works). If the child dies, hangs, or
         breaks the protocol during a test, that test fails, whatever the test caught, and so
@@ -54,7 +56,7 @@ import subprocess
 import sys
 import time
 
-MAX_FRAME = 64 << 20          # bytes in one message; more is a protocol error
+MAX_FRAME = 16 << 20          # bytes in one message; more is a protocol error
 INNER_ID = 1000               # the child's uid/gid inside its user namespace
 GRACE = 5.0                   # seconds the grader waits past the runner's own deadline
 BIG_INT = 1 << 63             # ints beyond this travel as hex (no str-conversion limit)
@@ -399,17 +401,19 @@ def _unary(name):
     return method
 
 
-def _binary(name, reflected=False):
-    def method(self, other):
-        return self._ask_("rop" if reflected else "op", name=name, args=[other])
+def _item(name):
+    def method(self, key):
+        return self._ask_("op", name=name, args=[key])
     return method
 
 
-def _compare(name):
+def _binary(name, reflected=False):
+    """Operators and comparisons are delegated only between two handles: with trusted data on
+    one side (`f(x) == 3`, `abs(f(x) - 3) < 1e-9`) the child would decide the verdict."""
     def method(self, other):
         if not isinstance(other, Remote):
             return NotImplemented
-        return self._ask_("op", name=name, args=[other])
+        return self._ask_("rop" if reflected else "op", name=name, args=[other])
     return method
 
 
@@ -417,14 +421,14 @@ for _n in ("str", "bool", "len", "hash", "iter", "int", "float", "index", "abs",
            "invert"):
     setattr(Remote, f"__{_n}__", _unary(_n))
 for _n in ("getitem", "delitem"):
-    setattr(Remote, f"__{_n}__", _binary(_n))
+    setattr(Remote, f"__{_n}__", _item(_n))
 Remote.__setitem__ = lambda self, k, v: self._ask_("op", name="setitem", args=[k, v])
 for _n in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
            "xor", "lshift", "rshift"):
     setattr(Remote, f"__{_n}__", _binary(_n))
     setattr(Remote, f"__r{_n}__", _binary(_n, reflected=True))
 for _n in ("eq", "ne", "lt", "le", "gt", "ge"):
-    setattr(Remote, f"__{_n}__", _compare(_n))
+    setattr(Remote, f"__{_n}__", _binary(_n))
 
 
 class RunnerLink:
@@ -993,6 +997,19 @@ def _fork_and_wait(fds) -> None:
             os._exit(128 - code if code < 0 else code)
 
 
+def _hidden_paths() -> list[str]:
+    """openpick's own package: a regular install puts it, with the bundled suites and their
+    tests, under sys.prefix, which the sandbox shows."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("openpick")
+    except (ImportError, ValueError):
+        return []
+    found = list(spec.submodule_search_locations or []) if spec else []
+    return sorted({*found, *map(os.path.realpath, found)})
+
+
 def _build_root(calls: _Sys, root: str, work: str, files: dict) -> None:
     calls.mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64m,mode=755")
     shown: list[str] = []
@@ -1012,6 +1029,9 @@ def _build_root(calls: _Sys, root: str, work: str, files: dict) -> None:
         calls.mount(path, target, None, _MS_BIND | _MS_REC)
         calls.read_only(target)
         shown.append(path)
+    for hidden in _hidden_paths():
+        if os.path.isdir(root + hidden):
+            calls.mount("tmpfs", root + hidden, "tmpfs", 1 | _MS_NOSUID | _MS_NODEV, "size=4k")
     os.makedirs(root + "/dev/shm")
     for dev in _DEVICES:
         if os.path.exists(dev):
