@@ -93,7 +93,8 @@ def code(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
     results = run["results"]
     passed = sum(1 for r in results if r["ok"])
     detail = {"code": source[:4000], "tests": results, "stdout": run["stdout"],
-              "stderr": run["stderr"], "timed_out": run["timed_out"], "sandbox": run["sandbox"]}
+              "stderr": run["stderr"], "timed_out": run["timed_out"], "sandbox": run["sandbox"],
+              "tests_output": run["runner_output"]}
     if not run["setup"]:
         reason = run["error"] or _crash_reason(run, timeout)
         return Outcome(False, reason, 0.0, detail)

@@ -8,9 +8,13 @@ The value is one of:
 
 `case` is a dict: id, variant, vars, tags, prompt or messages. The function may return
 a bool, a number in [0, 1] (passes at >= `threshold`, default 0.5) or a dict
-{pass, score, reason}. The code runs in-process: it is the suite author's own code, trusted
-as much as the suite itself. Files are imported when the suite loads, so a missing file or
+{pass, score, reason}. Files are imported when the suite loads, so a missing file or
 function is an error before any model runs.
+
+Trusted code only: the check runs inside openpick's own process with your full rights (your
+files, your network, openpick's state), because it is the suite author's code, trusted as much
+as the suite itself. Never use it to execute what a model wrote (no `exec(output)` in a check):
+the `code` assertion is the one for untrusted model output, and runs it sandboxed.
 """
 
 from __future__ import annotations

@@ -4,43 +4,46 @@ Three processes, one stdlib-only file (it also runs as a script under `python -I
 
 grader  `run_tests(code, tests)`, in openpick's process. Starts the runner, hands it the tests
         on stdin with a secret nonce, and reads nonce-framed verdicts from a pipe only the
-        runner holds. It never reads anything the model's process wrote, except the tails of
-        its stdout and stderr for the report.
-runner  `sandbox.py runner` -- trusted. Runs the tests (the suite author's code): each
-        top-level statement is one test, and pass/fail is decided here and only here. Names
-        the solution defines are proxies: calling `add(1, 2)` sends ("call", ref, args) to
-        the child and decodes its answer as plain data (JSON, tagged for tuples, sets,
-        bytes, big ints; never pickle or eval). Anything that is not plain data comes back
-        as a handle (`Remote`) whose attributes, calls and operators go to the child again.
-        Comparisons and arithmetic are delegated only between two handles: a handle never
-        equals, or computes with, trusted data, so an object whose `__eq__` always says yes
-        cannot pass `assert f(x) == 3`, nor one whose `__sub__` returns 0 `abs(f(x) - 3) <
-        1e-9`. (Method calls on the code's own objects are its behaviour, by definition.) Exceptions come back as data and are raised
-        as the nearest builtin type (or a local mirror class for the solution's own
-        exception classes, so `except InvalidInput:` works). If the child dies, hangs, or
-        breaks the protocol during a test, that test fails, whatever the test caught, and so
-        do all the tests after it. The runner is non-dumpable (no ptrace, no /proc/PID/fd).
-child   `harness.py child` (a copy of this file, in a scratch dir with only itself and
-        solution.py -- never the tests). Before any model code runs it isolates itself, sets
-        rlimits, executes the solution and then only answers requests.
+        runner holds. Of what the model's process wrote it reads only the tails of its stdout
+        and stderr, for the report.
+runner  `sandbox.py runner`, trusted. Runs the tests (the suite author's code): each
+        top-level statement is one test, and pass/fail is decided here and only here. The
+        names the solution defines are proxies: `add(1, 2)` sends ("call", ref, args) to the
+        child and decodes the answer as plain data (JSON, tagged for tuples, sets, bytes, big
+        ints; never pickle or eval). What is not plain data comes back as a handle (`Remote`)
+        whose attributes, calls and operators are further requests. Comparisons and
+        arithmetic are delegated only between two handles: a handle never equals, or computes
+        with, trusted data, so an object whose `__eq__` always says yes cannot pass
+        `assert f(x) == 3`, nor one whose `__sub__` returns 0 `abs(f(x) - 3) < 1e-9`. (Method
+        calls on the code's own objects are its behaviour, by definition.) Exceptions come
+        back as data, raised as the nearest builtin type or a local mirror of the solution's
+        own exception class (so `except InvalidInput:` works). Tests may pass plain data, the
+        code's handles and functions (the child calls them back; the runner serves nothing
+        else). If the child dies, hangs past the timeout or breaks the protocol during a test,
+        that test fails whatever it caught, and so do the tests after it. The runner is not
+        dumpable (no ptrace, no /proc/PID/fd by other processes of the user).
+child   `harness.py child` (a copy of this file, in a scratch dir holding only itself and
+        solution.py, never the tests). Before any model code runs it isolates itself, sets
+        rlimits (address space, CPU seconds, 16 MiB files, no core), runs the solution, then
+        only answers requests.
 
-Isolation of the child, where unprivileged user namespaces exist (most Linux): new user,
-mount, pid, network and IPC namespaces. The filesystem is a fresh tmpfs root holding
+The child's isolation, where unprivileged user namespaces exist (most Linux, x86-64 and
+arm64): new user, mount, pid, network and IPC namespaces. The root is a fresh tmpfs with
 read-only binds of the interpreter's prefixes and the system dirs (/usr, /lib...), a few
 devices, a writable /tmp and the scratch dir; the host tree is detached (pivot_root), so no
-user file, socket or other process's /proc entry is reachable and nothing outside can be
-written. A fresh /proc shows only the sandbox's processes, so the child cannot name, signal or
-ptrace the runner or the grader. The network namespace has only a downed loopback. The child
-drops every capability and sets no_new_privs; an init process (pid 1, trusted) reaps it, and
-when that init dies the kernel kills everything the model forked, so nothing outlives the
-grade. `socket` is also patched so ordinary code gets a clear "network access is disabled"
-error.
+user file, socket or other process is reachable and nothing outside can be written. openpick's
+own package is hidden (its bundled suites hold tests). A fresh /proc shows only the sandbox's
+processes, so the child cannot name, signal or ptrace the runner or the grader; the network
+namespace has only a downed loopback. The child drops every capability and sets
+no_new_privs. A trusted init (pid 1) reaps it; when the runner goes, the init goes, and the
+kernel then kills everything the model forked. `socket` is also patched, so ordinary code gets
+a clear "network access is disabled" error. Not covered: kernel exploits (no seccomp filter),
+and fork bombs or busy children only slow the machine until the timeout.
 
-Where namespaces are unavailable (or the platform is not Linux x86-64/arm64) the child runs
-with rlimits and the socket patch only, and the `sandbox` field of the result says so. The
-verdict channel is still out of the child's reach for ordinary code, but a determined program
-running as your user could read or write your files, or reach other processes of yours via
-/proc. Do not grade untrusted models' code on such a machine.
+Where namespaces are unavailable the child runs with rlimits and the socket patch only, and
+the result's `sandbox` field says so. The verdict channel stays out of reach of ordinary code,
+but a determined program running as your user could then read or write your files and reach
+your other processes through /proc: do not grade untrusted models' code on such a machine.
 """
 
 from __future__ import annotations
