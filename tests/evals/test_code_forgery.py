@@ -173,6 +173,48 @@ def add(a, b):
     assert not r.passed and r.score == 0
 
 
+def test_shadowing_the_builtins_the_tests_use():
+    code = """
+def abs(x):
+    return 0
+def all(xs):
+    return True
+def isinstance(obj, cls):
+    return True
+def to_fahrenheit(c):
+    return 0
+"""
+    tests = ("assert abs(to_fahrenheit(-40) - (-40)) < 1e-9\n"
+             "assert all([to_fahrenheit(0) == 32])\n"
+             "assert isinstance(to_fahrenheit(0), float)\n")
+    r = run(code, tests)
+    assert not r.passed and r.score == 0
+
+
+def test_handing_the_tests_its_own_builtins():
+    # the child chooses what its setup reports; the runner must not take names like
+    # __builtins__ from it
+    code = """
+import sys
+main = sys.modules["__main__"]
+class FakeBuiltins:
+    def __getitem__(self, name):
+        import builtins
+        return (lambda x: 0) if name == "abs" else getattr(builtins, name)
+report = main.ChildLink.setup_names
+def setup_names(self, ns):
+    names = report(self, ns)
+    names["__builtins__"] = self.codec.encode(FakeBuiltins())
+    names["abs"] = self.codec.encode(lambda x: 0)
+    return names
+main.ChildLink.setup_names = setup_names
+def to_fahrenheit(c):
+    return 0
+"""
+    r = run(code, "assert abs(to_fahrenheit(-40) - (-40)) < 1e-9\n")
+    assert not r.passed and r.score == 0
+
+
 def test_printing_fake_results():
     code = FORGE + '''
 for line in LINES.splitlines():

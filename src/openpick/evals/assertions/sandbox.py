@@ -692,17 +692,22 @@ def _describe(e: BaseException) -> str:
 
 
 _NO_IMPORT = {"antigravity", "this", "turtle", "turtledemo", "tkinter", "idlelib"}
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def _namespace(link: RunnerLink, names) -> dict:
-    """The tests see every top-level name the solution defined: plain data as values, the
-    rest as handles; a module the solution imported is imported here too if it is stdlib."""
+    """The tests see the top-level names the solution defined: plain data as values, the
+    rest as handles; a module the solution imported is imported here too if it is stdlib.
+    Names of builtins stay the builtins (a solution's own `abs` or `len` would otherwise
+    decide `assert abs(f(x) - 3) < 1e-9`), and dunder names are never taken."""
     import importlib
 
     ns: dict = {"__name__": "tests", "__builtins__": builtins}
     if type(names) is not dict:
         raise ValueError("bad setup")
     for name, enc in names.items():
+        if not name.isidentifier() or name.startswith("__") or name in _BUILTIN_NAMES:
+            continue                   # never __builtins__ and the like, whatever it claims
         if type(enc) is dict and set(enc) == {"module"}:
             mod = _str(enc["module"])
             top = mod.partition(".")[0]
