@@ -369,3 +369,22 @@ def test_reference_is_not_openpick():
     ref_class = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Reference")
     names = {n.id for n in ast.walk(ref_class) if isinstance(n, ast.Name)}
     assert not names & {"evaluate", "parse_mof", "parse_path", "import_paths"}
+
+
+def test_a_second_release_file_for_the_same_model_replaces_the_mof_facts(tmp_path):
+    """The tool holds both files; openpick keeps one record per id, so the MOF facts are
+    those of the file imported last (never a mix of the two), and the import says so."""
+    from openpick.catalog.catalog import all_records
+
+    first, second = tmp_path / "a.yml", tmp_path / "b.yml"
+    first.write_text(MISTRAL_7B_V01, encoding="utf-8")
+    second.write_text(MISTRAL_7B_V01.replace("license: unlicensed", "license: CC-BY-4.0"), encoding="utf-8")
+    one, two = import_paths([first, second])
+    assert one.ok and two.ok and one.warnings == []
+    assert two.warnings == ["mistralai/Mistral-7B-v0.1: MOF components and licenses now come from this file, "
+                            "replacing those from mof:a.yml"]
+    record = next(r for r in all_records() if r.id == "mistralai/Mistral-7B-v0.1")
+    # b.yml alone: architecture, weights, and the CC-BY-4.0 paper standing in for the
+    # technical report: 3/6 = 50 %.
+    assert round(evaluate(record).progress["3"], 6) == 50.0
+    assert record.components["Research paper"].license == "CC-BY-4.0"

@@ -166,17 +166,27 @@ def parse_path(
     return record
 
 
-def _store(record: ModelRecord) -> None:
+def _store(record: ModelRecord, warnings: list[str]) -> None:
     """Save a record, merged with an earlier import of the same id from other sources.
 
     Re-importing the same source replaces it (so a fixed file replaces its old facts);
     a different source merges, keeping disagreements as conflicts (a MOF release file's
     components and licenses are kept whole: see catalog.merge_catalog_records).
     """
-    from openpick.catalog.catalog import load_imported_record, merge_catalog_records, save_imported
+    from openpick.catalog.catalog import (
+        MOF_SOURCE_PREFIXES,
+        has_mof_source,
+        load_imported_record,
+        merge_catalog_records,
+        save_imported,
+    )
 
     old = load_imported_record(record.id)
     if old is not None and not set(old.sources) <= set(record.sources):
+        if has_mof_source(old) and has_mof_source(record):
+            before = ", ".join(s for s in old.sources if s.startswith(MOF_SOURCE_PREFIXES))
+            warnings.append(f"{record.id}: MOF components and licenses now come from this file, "
+                            f"replacing those from {before}")
         record = merge_catalog_records(old, record)
     save_imported(record)
 
@@ -219,7 +229,7 @@ def import_paths(
             if folder and fmt == "hf-card":
                 dir_ids[folder] = record.id
             if save:
-                _store(record)
+                _store(record, warns)
             results.append(ImportResult(path=str(path), ok=True, format=fmt, ids=[record.id], warnings=warns))
         except OpenpickError as e:
             msg = str(e) if e.path else f"{path}: {e}"
