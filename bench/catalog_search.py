@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from openpick.catalog.index import Query, build_index_from_jsonl, search
+import openpick.openness  # noqa: E402,F401 - registers the MOF facts the catalog index needs
 
 ORGS = ["meta-llama", "mistralai", "Qwen", "google", "microsoft", "allenai", "tiiuae",
         "HuggingFaceTB", "deepseek-ai", "bigcode", "EleutherAI", "nvidia", "ibm-granite",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from openpick.catalog import memory
 from openpick.catalog.index import Hit, Query, search
+import openpick.openness  # noqa: E402,F401 - registers the MOF facts the catalog index needs
 
 WEIGHTS = {"domain": 3.0, "openness": 1.0, "license": 1.0, "size": 1.0, "recency": 0.5, "evidence": 0.25}
 ROMAN = {0: "none", 1: "Class I", 2: "Class II", 3: "Class III"}
