@@ -78,10 +78,11 @@ def parse_spec(text: str) -> ModelSpec:
 
 
 def _expand_user(text: str) -> Path:
-    """`~/x` → the home folder's x; `~nosuchuser/x` stays as it is (expanduser raises)."""
+    """`~/x` → the home folder's x; `~nosuchuser/x` (or a name with a NUL) stays as it is
+    (expanduser raises)."""
     try:
         return Path(text).expanduser()
-    except RuntimeError:
+    except (RuntimeError, ValueError):
         return Path(text)
 
 
@@ -92,8 +93,8 @@ def _option_value(key: str, value: str) -> Any:
         return yaml.safe_load(value)
     except (yaml.YAMLError, ValueError, RecursionError) as e:  # ValueError: 2024-13-45
         why = (getattr(e, "problem", None) or str(e)).splitlines()[0].split(";")[0]
-        raise InvalidInput(f"option {key}: cannot read {value[:40]!r} as a YAML value ({why}); "
-                           f"quote text, as in {key}='\"...\"'") from e
+        raise InvalidInput(f"option {key!r}: cannot read {value[:40]!r} as a YAML value ({why}); "
+                           "quote text, as in KEY='\"...\"'") from e
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
