@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import fuzz_settings, mutated, parse_or_reject
+from fuzzkit import fuzz_settings, maybe, mutated, parse_or_reject, yaml_values
 from openpick.catalog.loader import bundled_dir, load_record_file
 from openpick.catalog.schema import ModelRecord
 
@@ -20,20 +20,6 @@ pytestmark = pytest.mark.fuzz
 
 RECORDS = sorted(bundled_dir().glob("*.yaml"))
 CORPUS = [p.read_bytes() for p in RECORDS]
-
-# Every value YAML's safe dumper can write (dates and bytes included), nested a little.
-_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
-            | st.dates() | st.binary(max_size=8))
-yaml_values = st.recursive(
-    _SCALARS, lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=10)
-
-
-def maybe(good: st.SearchStrategy) -> st.SearchStrategy:
-    """Mostly a plausible value, sometimes any YAML value: both the happy path and type
-    confusion get tried."""
-    return st.one_of(good, good, yaml_values)
-
 
 def load(tmp_path: Path, data: bytes, parser: str):
     path = tmp_path / "org__model.yaml"
@@ -48,7 +34,7 @@ def test_corpus_is_real():
     assert all(b"id:" in c and b"license:" in c for c in CORPUS)
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=mutated(CORPUS))
 def test_mutated_records(tmp_path, data):
     load(tmp_path, data, "record-yaml/mutated")
@@ -76,7 +62,7 @@ def records(draw) -> dict:
     return rec
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(rec=records())
 def test_generated_records(tmp_path, rec):
     load(tmp_path, yaml.safe_dump(rec, allow_unicode=True).encode(), "record-yaml/generated")

@@ -11,7 +11,7 @@ import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import fuzz_settings, mutated, parse_or_reject
+from fuzzkit import fuzz_settings, mutated, parse_or_reject
 from openpick.engines import config
 from openpick.engines.config import ModelEntry, load_models
 from openpick.engines.spec import ModelSpec, parse_options, parse_spec
@@ -57,7 +57,7 @@ def test_corpus_loads(project):
         assert load_models(), data
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=mutated(CORPUS))
 def test_mutated_config(project, data):
     load_and_resolve(project, data, "openpick.toml/mutated")
@@ -94,7 +94,7 @@ def config_files(draw) -> bytes:
     return tomli_w.dumps(doc).encode()
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=config_files())
 def test_generated_config(project, data):
     load_and_resolve(project, data, "openpick.toml/generated")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import fuzz_settings, mutated, parse_or_reject
+from fuzzkit import fuzz_settings, mutated, parse_or_reject
 from openpick.catalog.importers.gguf import parse_gguf
 from openpick.catalog.schema import ModelRecord
 from openpick.engines.llama_cpp import check_gguf
@@ -59,7 +59,7 @@ def test_corpus_is_real(corpus):
     assert all(c[:4] == b"GGUF" for c in corpus)
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(st.data())
 def test_mutated_files(tmp_path, corpus, data):
     parse(tmp_path, data.draw(mutated(corpus)), "gguf/mutated")
@@ -156,7 +156,7 @@ def headers(draw) -> bytes:
     return blob if cut is None else blob[:cut]
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=headers())
 def test_built_headers(tmp_path, data):
     parse(tmp_path, data, "gguf/built")

@@ -11,10 +11,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import fuzz_settings, mutated, parse_or_reject
+from fuzzkit import fuzz_settings, mutated, parse_or_reject
 from openpick.catalog.importers.hf_card import parse_hf_card
 from openpick.catalog.schema import ModelRecord
-from test_fuzz_catalog_records import HARD_YAML, maybe, yaml_values
+from fuzzkit import maybe, yaml_values
+from test_fuzz_catalog_records import HARD_YAML
 
 pytestmark = pytest.mark.fuzz
 
@@ -40,7 +41,7 @@ def test_corpus_is_real():
     assert parse_hf_card(FIXTURES / "bigscience__bloom.md").id == "bigscience/bloom"
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=mutated(CORPUS))
 def test_mutated_cards(tmp_path, data):
     parse(tmp_path, data, "hf-card/mutated")
@@ -78,13 +79,13 @@ def cards(draw) -> bytes:
     return f"---\n{text}---\n# Model card\n".encode()
 
 
-@fuzz_settings()
+@fuzz_settings(0.25)
 @given(data=cards())
 def test_generated_cards(tmp_path, data):
     parse(tmp_path, data, "hf-card/generated")
 
 
-@fuzz_settings()
+@fuzz_settings(0.25)
 @given(data=cards(), record_id=st.text(max_size=12) | _ID)
 def test_generated_cards_with_id(tmp_path, data, record_id):
     """`openpick catalog import --id ORG/NAME card.md`: the id is the user's too."""

@@ -13,12 +13,13 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import fuzz_settings, mutated, parse_or_reject
+from fuzzkit import fuzz_settings, mutated, parse_or_reject
 from openpick.catalog.importers import parse_path
 from openpick.catalog.importers.mof import components, to_mof_yaml
 from openpick.catalog.schema import ModelRecord
 from openpick.openness.mof import evaluate
-from test_fuzz_catalog_records import HARD_YAML, maybe, yaml_values
+from fuzzkit import maybe, yaml_values
+from test_fuzz_catalog_records import HARD_YAML
 
 pytestmark = pytest.mark.fuzz
 
@@ -46,7 +47,7 @@ def test_corpus_is_real():
     assert all(b"framework:" in c and b"release:" in c for c in CORPUS)
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=mutated(CORPUS))
 def test_mutated_release_files(tmp_path, data):
     parse(tmp_path, data, "mof/mutated")
@@ -122,7 +123,7 @@ def releases(draw) -> dict:
     return doc
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(doc=releases())
 def test_generated_release_files(tmp_path, doc):
     parse(tmp_path, yaml.safe_dump(doc, allow_unicode=True).encode(), "mof/generated")

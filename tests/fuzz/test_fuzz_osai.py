@@ -12,10 +12,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import fuzz_settings, mutated, parse_or_reject
+from fuzzkit import fuzz_settings, mutated, parse_or_reject
 from openpick.catalog.importers.osai import PARAMETERS, parse_osai
 from openpick.catalog.schema import ModelRecord
-from test_fuzz_catalog_records import HARD_YAML, maybe, yaml_values
+from fuzzkit import maybe, yaml_values
+from test_fuzz_catalog_records import HARD_YAML
 
 pytestmark = pytest.mark.fuzz
 
@@ -42,7 +43,7 @@ def test_corpus_is_real():
     assert all(b"system:" in c for c in CORPUS[:5])
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=mutated(CORPUS))
 def test_mutated_entries(tmp_path, data):
     parse(tmp_path, data, "osai/mutated")
@@ -77,7 +78,7 @@ def entries(draw) -> dict:
     return entry
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(entry=entries())
 def test_generated_entries(tmp_path, entry):
     parse(tmp_path, yaml.safe_dump(entry, allow_unicode=True).encode(), "osai/generated")

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import fuzz_settings, mutated, parse_or_reject
+from fuzzkit import fuzz_settings, mutated, parse_or_reject
 from openpick.engines.pool import ModelPool
 from openpick.errors import InvalidInput
 from openpick.server import Settings, create_app
@@ -133,7 +133,7 @@ UI_ROUTES = {
 }
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=st.data())
 def test_openai_bodies(client, data):
     path = data.draw(st.sampled_from(sorted(ROUTES)))
@@ -154,7 +154,7 @@ REAL_BODIES = {"/v1/chat/completions": [json.dumps(b).encode() for b in _CHATS],
                "/v1/completions": [json.dumps(b).encode() for b in _COMPLETIONS]}
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=st.data())
 def test_mutated_raw_bodies(client, data):
     path = data.draw(st.sampled_from(sorted(REAL_BODIES)))
@@ -168,7 +168,7 @@ def _battle(client: TestClient) -> str:
     return r.json()["id"]
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=st.data())
 def test_ui_bodies(client, data):
     route = data.draw(st.sampled_from(sorted(UI_ROUTES)))
@@ -177,7 +177,7 @@ def test_ui_bodies(client, data):
     post(client, "server UI bodies", path, body=body)
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(bid=st.none() | st.text(alphabet=string.ascii_letters + string.digits + "-_.~%",
                                min_size=1, max_size=40), side=st.sampled_from(["a", "b", "c", "."]))
 def test_ui_battle_paths(client, bid, side):

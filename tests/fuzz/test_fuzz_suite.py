@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FUZZ_EXAMPLES, fuzz_settings, mutated, parse_or_reject
+from fuzzkit import fuzz_settings, mutated, parse_or_reject
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,7 +100,7 @@ def workdir(tmp_path_factory) -> Path:
 
 
 def test_generated_suites(workdir):
-    @fuzz_settings()
+    @fuzz_settings(0.4)
     @given(suite_doc)
     def run(doc):
         text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
@@ -112,7 +112,7 @@ def test_generated_suites(workdir):
 
 
 def test_mutated_suite_files(workdir):
-    @fuzz_settings()
+    @fuzz_settings(0.4)
     @given(mutated(CORPUS))
     def run(data):
         path = workdir / "mutant.yaml"
@@ -132,13 +132,43 @@ def test_mutated_data_files(workdir):
     text = {ext: (f"data:\n  - file: fz{ext}\n    prompt: 'Q {{{{ question | default(1) }}}}'\n"
                   f"    assert: [{{icontains: a}}]\n") for ext in suites}
 
-    @fuzz_settings(max(100, FUZZ_EXAMPLES // 2))
+    @fuzz_settings(0.2)
     @given(mutated(DATA_CORPUS), st.sampled_from(sorted(suites)))
     def run(data, ext):
         (workdir / f"fz{ext}").write_bytes(data)
-        parse_or_reject("suite data files (mutated)",
+        parse_or_reject("suite (data files, mutated)",
                         lambda: parse_suite(text[ext], path=workdir / "data.yaml",
                                             base_dir=workdir),
                         names=("data.yaml", f"fz{ext}"))
 
     run()
+
+
+HEAD = b"name: hard\ncases:\n  - id: a\n    prompt: hi\n"
+HARD = [
+    HEAD + b"    vars: {d: 2024-13-45}\n",                    # a timestamp that is no date
+    HEAD + b"    vars: {n: " + b"9" * 5000 + b"}\n",           # past int's digit limit
+    HEAD + b"    vars: {x: " + b"[" * 5000 + b"]" * 5000 + b"}\n",  # deep nesting
+    HEAD + b"    tags: " + b"{a: " * 3000 + b"1" + b"}" * 3000 + b"\n",
+    b"x-a: &a [x, x, x, x, x, x, x, x, x]\nx-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    b"x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nx-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+    b"x-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nx-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+    + HEAD + b"    tags: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n",  # alias bomb
+    b"\xef\xbb\xbf" + HEAD,                                   # BOM
+    HEAD + b"\x00",
+    b"\xff\xfe\x00\x00",                                       # UTF-32 BOM: not UTF-8
+    b"? [a, b]\n: 1\n",                                        # unhashable key
+    b"name: !!python/object/apply:os.system [echo hi]\ncases: [{prompt: a}]\n",
+    b"--- {cases: [{prompt: a}]}\n--- {cases: [{prompt: b}]}\n",  # two documents
+    HEAD + b"    assert: [{regex: '(a+)+$'}]\n    vars: {s: " + b"a" * 50 + b"}\n",
+    HEAD + b"    max_tokens: .inf\n",
+    HEAD + b"    temperature: .nan\n",
+    HEAD + b"    weight: 1e400\n",
+]
+
+
+@pytest.mark.parametrize("data", HARD, ids=range(len(HARD)))
+def test_hard_yaml(workdir, data):
+    path = workdir / "hard.yaml"
+    path.write_bytes(data)
+    parse_or_reject("suite (hard)", lambda: load_suite(path), names=("hard.yaml",))

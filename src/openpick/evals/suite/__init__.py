@@ -69,7 +69,7 @@ from openpick.evals.suite.expand import Expander
 from openpick.evals.suite.model import Suite, SuiteItem, Variant, items_hash
 from openpick.evals.suite.schema import validate_file
 from openpick.evals.suite.templating import render
-from openpick.evals.suite.yamllines import YamlError, load
+from openpick.evals.suite.yamllines import MAX_VALUES, YamlError, expanded_size, load
 
 BUNDLED_DIR = Path(__file__).parent.parent / "data" / "suites"
 
@@ -124,5 +124,8 @@ def parse_suite(text: str, *, path: str | Path | None = None, base_dir: str | Pa
         doc = load(text)
     except YamlError as e:
         raise InvalidInput(e.problem, path=where, line=e.line) from None
+    if expanded_size(doc) > MAX_VALUES:
+        raise InvalidInput(f"more than {MAX_VALUES:,} values once YAML aliases are expanded",
+                           path=where, line=1)
     spec = validate_file(doc, p)
     return Expander(p, base, doc, raw if raw is not None else text.encode("utf-8")).suite(spec)

@@ -64,6 +64,39 @@ def load(text: str) -> Any:
         raise YamlError(f"YAML error: {problem}", mark.line + 1 if mark else None) from None
     except RecursionError:  # absurdly deep nesting
         raise YamlError("YAML error: nested too deeply", None) from None
+    except (ValueError, OverflowError) as e:  # e.g. a date that is no date, a 5,000-digit int
+        raise YamlError(f"YAML error: {' '.join(str(e).split())[:200]}", None) from None
+
+
+MAX_VALUES = 200_000  # a suite is rarely more than a few thousand values
+
+
+def expanded_size(doc: Any, limit: int = MAX_VALUES) -> int:
+    """How many values the document holds once YAML aliases are expanded (counting stops
+    past `limit`): a few lines of anchors can stand for billions of values (an "alias
+    bomb"), which validation would walk one by one."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = limit + 1  # a cycle counts as too big
+        children = node.values() if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        sizes[id(node)] = total
+        return total
+
+    try:
+        return size(doc)
+    except RecursionError:
+        return limit + 1
 
 
 def line_of(m: Any, key: Any) -> int | None:
