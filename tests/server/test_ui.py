@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 import threading
@@ -217,7 +218,10 @@ def consume(gen: Generation, on_item) -> list:
                 break
         return got
 
-    return asyncio.run(main())
+    # In a thread of its own: an earlier test's client (Playwright's sync API in the browser
+    # tests) may leave an event loop running in this thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(asyncio.run, main()).result(timeout=60)
 
 
 def test_stop_keeps_the_partial_answer(pool):
