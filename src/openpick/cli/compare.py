@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -99,13 +100,80 @@ def _signals_as_interrupt():
             signal.signal(s, h)
 
 
+# One code a line, each short enough for an 80-column help (the codes: report/ci.py).
+EXIT_CODES = "\n".join([
+    "Exit codes:",
+    "  0  ok: the run finished and every gate passed",
+    "  1  an openpick error, or the run did not finish (resume it)",
+    "  2  not found (a run, a model) or a usage error",
+    "  3  a missing optional dependency;  4  an engine error;  130  interrupted",
+    "  5  gate failed: a pass rate below --fail-under (errors count as failed)",
+    "  6  gate failed: significantly worse than --fail-if-worse-than (wins over 5)",
+    "--junit and --summary files are written whether the gate passes or not.",
+])
+
+
+@dataclass
+class CiOptions:
+    """The CI gate and its files; `outcome` is filled in once the run is gated."""
+
+    fail_under: float | None = None
+    baseline: str | None = None          # a run id, resolved before the run starts
+    junit: Path | None = None
+    summary: Path | None = None
+    outcome: object | None = None        # report.ci.GateOutcome
+
+    def __bool__(self) -> bool:
+        return any(x is not None for x in (self.fail_under, self.baseline, self.junit,
+                                           self.summary))
+
+
+def ci_options(fail_under: float | None, baseline: str | None, junit: Path | None,
+               summary: Path | None) -> CiOptions:
+    """Check what can be checked before a long run: the baseline exists (and `last` means
+    the run before this one), the output paths are not folders."""
+    for flag, path in (("--junit", junit), ("--summary", summary)):
+        if path is not None and path.is_dir():
+            raise InvalidInput(f"{flag} {path}: is a folder; give a file name")
+    if baseline is not None:
+        from openpick.store.runs import RunStore
+
+        baseline = RunStore().resolve(baseline)
+    return CiOptions(fail_under, baseline, junit, summary)
+
+
+def apply_ci(run, results, ci: CiOptions):
+    """Write the JUnit file, gate the run, append the Markdown summary; returns the outcome."""
+    from openpick.evals.summary import summarize
+    from openpick.report.ci import append_summary, gate, markdown
+
+    if ci.junit is not None:
+        from openpick.report.junit import write_junit
+
+        write_junit(run, results, ci.junit)
+    baseline = baseline_results = None
+    if ci.baseline is not None:
+        from openpick.store.runs import RunStore
+
+        store = RunStore()
+        baseline, baseline_results = store.get(ci.baseline), store.results(ci.baseline)
+    report = summarize(run, results)
+    outcome = gate(report, results, fail_under=ci.fail_under, baseline=baseline,
+                   baseline_results=baseline_results)
+    if ci.summary is not None:
+        append_summary(markdown(report, outcome), ci.summary)
+    ci.outcome = outcome
+    return outcome
+
+
 def run_compare(suite: str | None, models: list[str], *, repeats: int = 1, seed: int = 0,
                 no_cache: bool = False, resume: str | None = None, quiet: bool = False,
                 as_json: bool = False, concurrency: int | None = None,
                 prices: list[str] | None = None, machine_usd_per_hour: float | None = None,
                 html: Path | None = None, timeout_s: float | None = None,
-                judge: str | None = None):
-    """What the command does; returns (run, results, html path or None)."""
+                judge: str | None = None, ci: CiOptions | None = None):
+    """What the command does; returns (run, results, html path or None). With `ci`, the run
+    is gated too (the outcome lands on `ci.outcome`, and in the JSON as "gate")."""
     from openpick.evals.runner import RunOptions, compare
     from openpick.evals.suite import load_suite
 
@@ -136,12 +204,17 @@ def run_compare(suite: str | None, models: list[str], *, repeats: int = 1, seed:
     path = None
     if html is not None:
         path = write_html(run, results, html)
+    outcome = apply_ci(run, results, ci) if ci else None
     if as_json:
-        print_json(json_report(run, results, path))
+        print_json({**json_report(run, results, path),
+                    **({"gate": outcome.to_dict()} if outcome else {})})
     elif not quiet:
         print_report(run, results)
         if path:
             console.print(f"HTML report: {path}")
+    if outcome is not None and (outcome.thresholds or outcome.regressions):
+        # stderr, even with --quiet (it explains the exit code), unwrapped for CI logs
+        sys.stderr.write("".join(line + "\n" for line in outcome.lines()))
     return run, results, path
 
 
@@ -198,7 +271,7 @@ def run_demo(html: Path | None = None, *, quiet: bool = False):
                        machine_usd_per_hour=DEMO_MACHINE_USD_PER_HOUR)
 
 
-@app.command("compare")
+@app.command("compare", epilog=EXIT_CODES)
 def compare_cmd(
     suite: str | None = typer.Argument(None, help="suite YAML file or bundled suite name "
                                                   "(default: demo)"),
@@ -223,13 +296,27 @@ def compare_cmd(
     timeout: float | None = typer.Option(None, "--timeout", min=0.001, help="seconds per case"),
     judge: str | None = typer.Option(None, "--judge", help="model that grades judge "
                                      "assertions"),
+    fail_under: float | None = typer.Option(
+        None, "--fail-under", min=0.0, max=1.0, help="CI gate: exit 5 unless every model's "
+        "pass rate is at least this (0-1; errored cases count as failed)"),
+    fail_if_worse_than: str | None = typer.Option(
+        None, "--fail-if-worse-than", metavar="RUN", help="CI gate: exit 6 when a stored run "
+        "of the same suite is significantly better (paired test, p < 0.05)"),
+    junit: Path | None = typer.Option(None, "--junit", help="write JUnit XML: one testcase "
+                                      "per model × case"),
+    summary: Path | None = typer.Option(None, "--summary", help="append a Markdown summary "
+                                        "(e.g. \"$GITHUB_STEP_SUMMARY\")"),
 ) -> None:
     """Run models on a suite; every answer is stored, reruns resume, reports follow."""
     if suite and suite_opt and suite != suite_opt:
         raise InvalidInput("give the suite once (SUITE or --suite)")
+    ci = ci_options(fail_under, fail_if_worse_than, junit, summary)
     run, results, _ = run_compare(
         suite or suite_opt, model, repeats=repeats, seed=seed, no_cache=no_cache,
         resume=resume, quiet=quiet, as_json=as_json, concurrency=concurrency, prices=price,
-        machine_usd_per_hour=machine_usd_per_hour, html=html, timeout_s=timeout, judge=judge)
+        machine_usd_per_hour=machine_usd_per_hour, html=html, timeout_s=timeout, judge=judge,
+        ci=ci)
     if run.status != "finished":
         sys.exit(1)
+    if ci.outcome is not None and not ci.outcome.ok:
+        sys.exit(ci.outcome.exit_code)
