@@ -220,3 +220,8 @@ def test_example_workflow_command_runs_with_this_cli(suite_file, tmp_path, monke
     root = ET.parse(tmp_path / "results.xml").getroot()
     assert root.tag == "testsuites" and int(root.get("tests")) == 8 * len(models)
     assert "**Gate failed** (exit 5)" in summary.read_text()
+
+
+def test_readme_shows_the_workflow_file_as_it_is():
+    readme = (WORKFLOW.parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"```yaml\n{WORKFLOW.read_text(encoding='utf-8')}```\n" in readme

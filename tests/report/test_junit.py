@@ -129,3 +129,12 @@ def test_a_run_model_without_results_fails_the_threshold(sample):
     outcome = gate(summarize(run, results), results, fail_under=0.0)
     ghost = next(t for t in outcome.thresholds if t.label == "ghost")
     assert (ghost.ok, ghost.n_cases, outcome.exit_code) == (False, 0, 5)
+
+
+def test_an_unfinished_run_exits_1_whatever_the_checks_say(sample):
+    run, results = sample
+    run = run.model_copy(update={"status": "interrupted"})
+    outcome = gate(summarize(run, results), results, fail_under=0.0)
+    assert all(t.ok for t in outcome.thresholds) and outcome.exit_code == 1
+    assert outcome.lines()[-1] == "gate FAILED (exit 1): the run is interrupted; resume it and gate again"
+    assert "The run is **interrupted**" in markdown(summarize(run, results), outcome)

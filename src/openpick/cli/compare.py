@@ -316,7 +316,6 @@ def compare_cmd(
         resume=resume, quiet=quiet, as_json=as_json, concurrency=concurrency, prices=price,
         machine_usd_per_hour=machine_usd_per_hour, html=html, timeout_s=timeout, judge=judge,
         ci=ci)
-    if run.status != "finished":
-        sys.exit(1)
-    if ci.outcome is not None and not ci.outcome.ok:
-        sys.exit(ci.outcome.exit_code)
+    code = ci.outcome.exit_code if ci.outcome is not None else 0
+    if run.status != "finished" or code:
+        sys.exit(code or 1)

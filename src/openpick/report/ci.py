@@ -38,6 +38,7 @@ from openpick.report import interval, pct, seconds
 from openpick.store.records import CaseResult, RunInfo
 
 EXIT_OK = 0
+EXIT_UNFINISHED = 1  # the run stopped short: no gate can vouch for it (OpenpickError's code)
 EXIT_BELOW_THRESHOLD = 5
 EXIT_REGRESSION = 6
 MIN_DIFFERING = 6   # fewer discordant cases can never reach p < 0.05 (2/2^5 > 0.05)
@@ -64,6 +65,7 @@ class RegressionCheck(_Base):
 
 
 class GateOutcome(_Base):
+    run_status: str = "finished"
     fail_under: float | None = None
     thresholds: list[ThresholdCheck] = Field(default_factory=list)
     baseline: str | None = None      # the baseline run's id
@@ -80,6 +82,8 @@ class GateOutcome(_Base):
 
     @property
     def exit_code(self) -> int:
+        if self.run_status != "finished":
+            return EXIT_UNFINISHED
         if self.regressed:
             return EXIT_REGRESSION
         return EXIT_BELOW_THRESHOLD if self.below else EXIT_OK
@@ -101,6 +105,8 @@ class GateOutcome(_Base):
             out.append(f"{'REGRESSION' if r.regressed else 'ok'}: {text}")
         out += [f"note: {n}" for n in self.notes]
         gate = "passed" if self.ok else f"FAILED (exit {self.exit_code})"
+        if self.run_status != "finished":
+            gate += f": the run is {self.run_status}; resume it and gate again"
         return out + [f"gate {gate}"]
 
     def to_dict(self) -> dict:
@@ -177,7 +183,7 @@ def gate(report: RunReport, results: list[CaseResult], *, fail_under: float | No
          baseline: RunInfo | None = None,
          baseline_results: list[CaseResult] | None = None) -> GateOutcome:
     """The CI gate over a run's report: threshold, regression, or both."""
-    out = GateOutcome(fail_under=fail_under)
+    out = GateOutcome(run_status=report.run.status, fail_under=fail_under)
     if fail_under is not None:
         out.thresholds = check_threshold(report, fail_under)
     if baseline is not None:
