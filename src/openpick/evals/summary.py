@@ -179,6 +179,19 @@ def _by_entry(results: Iterable[CaseResult]) -> dict[tuple[str, str], dict[str, 
     return out
 
 
+def group_results(results: Iterable[CaseResult]) -> dict[tuple[str, str], dict[str, list[CaseResult]]]:
+    """Results by (model, variant), then by case id (a case's repeats together)."""
+    return _by_entry(results)
+
+
+def paired(name_a: str, name_b: str, a_cases: dict[str, list[CaseResult]],
+           b_cases: dict[str, list[CaseResult]]) -> Pairwise | None:
+    """The report's paired test between two sets of a suite's case results (each case's
+    repeats averaged first), e.g. this run against a stored baseline."""
+    return _pair(name_a, name_b, {c: _Case(rs) for c, rs in a_cases.items()},
+                 {c: _Case(rs) for c, rs in b_cases.items()})
+
+
 # --- measurements ------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ import html
 from pydantic import BaseModel, ConfigDict, Field
 
 from openpick.errors import InvalidInput
-from openpick.evals.summary import ALPHA, Pairwise, RunReport, _by_entry, _Case, _pair
+from openpick.evals.summary import ALPHA, Pairwise, RunReport, group_results, paired
 from openpick.report import interval, pct, seconds
 from openpick.store.records import CaseResult, RunInfo
 
@@ -161,16 +161,14 @@ def check_regression(run: RunInfo, results: list[CaseResult], baseline: RunInfo,
     if baseline.status != "finished":
         notes.append(f"baseline run {baseline.id} is {baseline.status}; only the cases it "
                      "answered are compared")
-    now, before = _by_entry(results), _by_entry(baseline_results)
+    now, before = group_results(results), group_results(baseline_results)
     variants = {v for _, v in now}
     checks = []
     for model, base_model in pairs.items():
         for variant in sorted(v for m, v in now if m == model):
             tail = f" [{variant}]" if len(variants) > 1 else ""
             a, b = f"{base_model}{tail} (baseline {baseline.id})", f"{model}{tail} (this run)"
-            ca = {c: _Case(rs) for c, rs in before.get((base_model, variant), {}).items()}
-            cb = {c: _Case(rs) for c, rs in now[(model, variant)].items()}
-            p = _pair(a, b, ca, cb)
+            p = paired(a, b, before.get((base_model, variant), {}), now[(model, variant)])
             checks.append(RegressionCheck(model=model, baseline_model=base_model, variant=variant,
                                           pair=p, regressed=bool(p and p.better == a)))
             if p and p.a_only + p.b_only < MIN_DIFFERING and p.test == "mcnemar":
