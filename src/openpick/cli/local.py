@@ -7,26 +7,74 @@ from rich.table import Table
 
 from openpick.cli.models import models_app
 from openpick.cli.output import console, print_json
+from openpick.engines.discover import CatalogFacts, register_catalog_facts
 from openpick.errors import InvalidInput
 
 
+def catalog_facts() -> CatalogFacts:
+    """The catalog's records and GGUF header reader, for describing discovered models
+    (engines sit below the catalog and cannot import it)."""
+    from pathlib import Path
+
+    from openpick.catalog.catalog import all_records
+    from openpick.catalog.importers import gguf
+    from openpick.errors import OpenpickError
+
+    def header_id(header: dict, path: Path) -> str | None:
+        try:
+            return gguf.header_to_record(header, path).id
+        except (OpenpickError, ValueError):  # pydantic's ValidationError is a ValueError
+            return None
+
+    records = all_records()
+    return CatalogFacts(ids=[r.id for r in records], names={r.name: r.id for r in records},
+                        read_header=gguf.read_gguf_header,
+                        quantization_name=gguf.quantization_name, header_id=header_id)
+
+
+register_catalog_facts(catalog_facts)
+
+
 @models_app.command("local")
-def local(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
-    """List local models (embedded and openpick.toml) and whether each is ready."""
+def local(
+    scan: list[str] = typer.Option([], "--scan", help="also look for GGUF files and model "
+                                   "folders under DIR (remembered for -m)", metavar="DIR"),
+    ollama_url: str | None = typer.Option(None, "--ollama-url", help="also ask a running "
+                                          "Ollama for its models (default: $OLLAMA_HOST if set)"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """List local models: embedded, openpick.toml, and those Ollama, LM Studio, the Hugging
+    Face cache and llama.cpp already downloaded (found without loading them)."""
+    from pathlib import Path
+
+    from openpick.cli.output import err_console
     from openpick.engines.local import local_models
 
-    models = local_models()
+    warnings: list[str] = []
+    models = local_models(discover=True, scan=[Path(d) for d in scan], ollama_url=ollama_url,
+                          warnings=warnings)
+    for w in warnings:
+        err_console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
         print_json(models)
         return
-    table = Table("name", "engine", "status", "catalog record", "where / how to install")
+    from rich.table import Column
+
+    from openpick.catalog.memory import human_bytes
+
+    longest = max((len(m.name) for m in models), default=4)
+    table = Table(Column("name", overflow="fold", min_width=min(longest, 60)), "engine",
+                  "status", "size", "quant",
+                  Column("catalog record", overflow="fold"),
+                  Column("where / how to install", overflow="fold"))
     for m in models:
         status = {"ready": "[green]ready[/]", "missing": "[red]missing[/]"}.get(m.status, m.status)
-        where = m.install or m.target or (f"{m.size_bytes / 1e6:.0f} MB, bundled"
-                                          if m.size_bytes else "bundled")
+        where = m.install or m.spec or m.target or "bundled"
         if m.replicas:
             where += f" ({m.replicas} replicas)"
-        table.add_row(m.name, m.engine, status, m.record_id or "-", where)
+        size = human_bytes(m.size_bytes) if m.size_bytes else "-"
+        table.add_row(m.name, m.engine, status, size, m.quantization or "-", m.record_id or "-",
+                      where)
     console.print(table)
 
 

@@ -1,6 +1,8 @@
 """Model specs: what a user types after `-m`.
 
-Resolution order: a name from openpick.toml, an embedded model name, then a URL-like spec
+Resolution order: a name from openpick.toml, an embedded model name, a model found in
+another tool's store (`ollama/llama3.2:3b`, `hf/org/name`...: engines/discover; only names
+with a store prefix walk that one store), then a URL-like spec
 `ENGINE:TARGET` (`llama-cpp:model.gguf`, `hf:path/to/dir`, `openai:http://host:8000/v1#model`,
 or a preset such as `ollama:llama3.2`), then a bare path (a .gguf file or a model folder).
 """
@@ -36,7 +38,7 @@ class ModelSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     record_id: str | None = None
     price: config.Price | None = None
-    source: Literal["config", "embedded", "spec", "path"] = "spec"
+    source: Literal["config", "embedded", "discovered", "spec", "path"] = "spec"
 
     def resolve_target(self) -> str:
         if self.embedded:
@@ -58,6 +60,11 @@ def parse_spec(text: str) -> ModelSpec:
         m = EMBEDDED[text]
         return ModelSpec(name=text, engine=m.engine, embedded=text, record_id=m.record_id,
                          source="embedded")
+    from openpick.engines import discover
+
+    if found := discover.lookup(text):
+        return ModelSpec(name=text, engine=found.engine, target=found.target,
+                         record_id=found.record_id, source="discovered")
     head, sep, rest = text.partition(":")
     if sep and head in PRESETS:
         return ModelSpec(name=text, engine="openai", target=f"{PRESETS[head]}#{rest}")
@@ -68,7 +75,7 @@ def parse_spec(text: str) -> ModelSpec:
         return ModelSpec(name=text, engine="llama-cpp", target=str(path), source="path")
     if path.is_dir() and (path / "config.json").exists():
         return ModelSpec(name=text, engine="transformers", target=str(path), source="path")
-    known = list(configured) + list(EMBEDDED)
+    known = list(configured) + list(EMBEDDED) + discover.known_names(text)
     from difflib import get_close_matches
 
     hint = get_close_matches(text, known, n=3, cutoff=0.5)
