@@ -11,6 +11,14 @@ def openpick_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("OPENPICK_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("NO_COLOR", "1")
+    # `models local` reads the stores other tools keep (engines/discover): point each at an
+    # empty folder, so no test reads a developer's own caches.
+    stores = home / "stores"
+    for var, sub in (("OLLAMA_MODELS", "ollama"), ("HF_HUB_CACHE", "hf-hub"),
+                     ("LLAMA_CACHE", "llama.cpp"), ("LMSTUDIO_HOME", "lmstudio")):
+        monkeypatch.setenv(var, str(stores / sub))
+    for var in ("OLLAMA_HOST", "HUGGINGFACE_HUB_CACHE"):
+        monkeypatch.delenv(var, raising=False)
     return home
 
 
