@@ -9,6 +9,7 @@ import openpick
 
 
 def test_know_and_decide_through_the_top_level_api():
+    import openpick.recommend.ranking  # noqa: F401 - importing the package must not hide the API
     hits = openpick.search("SmolLM2")
     ids = [h.record.id for h in hits]
     assert "HuggingFaceTB/SmolLM2-135M-Instruct" in ids

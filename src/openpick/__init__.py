@@ -38,16 +38,20 @@ _LAZY = {
     "Request": "openpick.engines.base",
     "Sampling": "openpick.engines.base",
     "Message": "openpick.engines.base",
+    # a callable package (it shares its name with the function): recommend(task="chat")
+    "recommend": "openpick.recommend",
 }
 
-__all__ = ["OpenpickError", "__version__", "assess", "recommend", "search", *_LAZY]
+__all__ = ["OpenpickError", "__version__", "assess", "search", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'openpick' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    value = import_module(module)
+    if module.rpartition(".")[2] != name:
+        value = getattr(value, name)
     globals()[name] = value
     return value
 
@@ -69,15 +73,6 @@ def assess(record: Any):
     from openpick.openness import assess as _assess
 
     return _assess(get_record(record) if isinstance(record, str) else record)
-
-
-def recommend(**constraints: Any) -> list:
-    """Ranked picks from constraints (task, domain, language, license, fits, quant, context,
-    min_mof_class, params, limit), each with its reasons."""
-    from openpick.recommend.ranking import Constraints
-    from openpick.recommend.ranking import recommend as _recommend
-
-    return _recommend(Constraints(**constraints))
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load lazily

@@ -418,3 +418,12 @@ def test_a_case_field_is_declared_once(tmp_path):
         schema.SuiteFile.model_rebuild(force=True)
     with pytest.raises(InvalidInput, match="unknown field 'priority'"):
         parse_suite("cases:\n  - {id: a, prompt: hi, priority: 3}\n")
+
+
+def test_a_multi_line_assertion_type_is_named_on_one_line(tmp_path):
+    # Found by the fuzz tests: tests written where the type key belongs.
+    text = 'cases:\n  - id: a\n    prompt: x\n    assert:\n      - "assert f(1)\\nassert f(2)": 1\n'
+    with pytest.raises(InvalidInput) as e:
+        parse_suite(text, path=tmp_path / "s.yaml")
+    assert "unknown assertion type 'assert f(1)\\nassert f(2)'" in str(e.value)
+    assert "\n" not in str(e.value)

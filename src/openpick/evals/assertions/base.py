@@ -150,7 +150,10 @@ def lookup(type_name: str) -> tuple[Check, bool]:
         return check, True
     close = difflib.get_close_matches(type_name, all_types(), n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise ValueError(f"unknown assertion type '{type_name}'{hint}")
+    # repr keeps a multi-line key (a value written where the type belongs) on one line
+    shown = f"'{type_name}'" if type_name.isprintable() and len(type_name) <= 80 \
+        else short(type_name)
+    raise ValueError(f"unknown assertion type {shown}{hint}")
 
 
 def _is_type_key(key: Any) -> bool:
