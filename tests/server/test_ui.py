@@ -431,3 +431,10 @@ def test_pages_need_login_when_a_key_is_set(pool):
         assert r.status_code in (302, 303, 307, 401)
         c.post("/login", data={"key": "sekret", "next": "/ui/catalog"})
         assert c.get("/ui/catalog").status_code == 200
+
+
+def test_a_blank_chat_message_is_a_clear_4xx(client):
+    # Found by the fuzz tests: "\r" alone used to raise IndexError (a 500).
+    r = client.post("/ui/api/chat/stream", json={"model": "echo", "message": "\r", "max_tokens": 1})
+    assert 400 <= r.status_code < 500, r.text
+    assert "empty" in r.text

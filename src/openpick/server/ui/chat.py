@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from openpick.engines.base import Message, Result
 from openpick.engines.base import Request as GenRequest
@@ -50,6 +50,13 @@ class ChatIn(GenSettings):
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     system: str | None = Field(None, max_length=MAX_MESSAGE_CHARS)
 
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the message is empty (only spaces or line breaks)")
+        return v
+
 
 def _history(convo) -> tuple[str | None, list[Message]]:
     """The latest system prompt and the user/assistant turns, in order."""
@@ -72,7 +79,7 @@ def chat_stream(request: Request, body: ChatIn):
             convo = store.get(body.conversation_id)
         else:
             cid = store.create()
-            store.save(cid, body.message.strip().splitlines()[0][:60])
+            store.save(cid, (body.message.strip().splitlines() or [""])[0][:60])
             convo = store.get(cid)
     except OpenpickError as e:
         return ui_error(e)
