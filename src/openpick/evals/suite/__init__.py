@@ -65,6 +65,7 @@ import difflib
 from pathlib import Path
 
 from openpick.errors import InvalidInput, NotFound
+from openpick.evals.suite import formats
 from openpick.evals.suite.expand import Expander
 from openpick.evals.suite.model import Suite, SuiteItem, Variant, items_hash
 from openpick.evals.suite.schema import validate_file
@@ -100,7 +101,13 @@ def resolve_suite_path(source: str | Path) -> Path:
 
 
 def load_suite(source: str | Path) -> Suite:
-    """Load and fully check a suite from a file path or a bundled name ("starter")."""
+    """Load and fully check a suite from a file path, a bundled name ("starter") or a
+    standard benchmark's name ("humaneval": evals.benchmarks)."""
+    if isinstance(source, str) and not Path(source).exists():
+        from openpick.evals import benchmarks
+        bench = benchmarks.load(source)
+        if bench is not None:
+            return bench
     path = resolve_suite_path(source)
     try:
         raw = path.read_bytes()
@@ -127,5 +134,6 @@ def parse_suite(text: str, *, path: str | Path | None = None, base_dir: str | Pa
     if expanded_size(doc) > MAX_VALUES:
         raise InvalidInput(f"more than {MAX_VALUES:,} values once YAML aliases are expanded",
                            path=where, line=1)
+    doc = formats.to_native(doc, p, base)
     spec = validate_file(doc, p)
     return Expander(p, base, doc, raw if raw is not None else text.encode("utf-8")).suite(spec)
