@@ -75,7 +75,8 @@ def test_free_text_and_relevance(db):
     assert ids(search(Query(text="clinical"), db)) == ["med/MedBase-7B"]
     # prefix match on words of the id; the shorter exact name ranks first
     hits = ids(search(Query(text="base 7b"), db))
-    assert hits[0] == "acme/Base-7B" and "med/MedBase-7B" not in hits
+    # a part of a compound name ("MedBase") matches too, ranked below whole words
+    assert hits[0] == "acme/Base-7B" and hits[-1] == "med/MedBase-7B"
 
 
 def test_fts_syntax_is_not_injectable(db):
@@ -216,3 +217,11 @@ def test_the_index_without_openness_facts_says_what_is_missing(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "needs MOF facts from the openness layer" in out.stdout
     assert not (tmp_path / "x.sqlite").exists()
+
+
+def test_compound_names_are_searchable_by_their_parts():
+    from openpick.catalog.index import name_parts
+
+    assert name_parts("StarCoder2 3B", "StarCoder2") == ["star", "coder"] * 2
+    assert name_parts("SmolLM2-135M", "DeepSeek-Coder") == ["smol", "lm", "deep", "seek"]
+    assert name_parts("Mistral 7B v0.1", "Qwen2.5") == []  # plain words add nothing

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -33,7 +34,7 @@ from openpick.catalog.schema import ModelRecord
 from openpick.errors import InvalidInput
 
 # 6: MOF facts follow the MOT exactly for imported release files (catalog.merge_catalog_records)
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 FACET_KINDS = ("task", "domain", "language", "tag")
 
 # `models` is kept narrow (filter and sort columns only) so walking it is cheap; the
@@ -171,9 +172,25 @@ def _facet_tokens(rec: ModelRecord, d: dict[str, Any]) -> str:
     return " ".join(toks)
 
 
+_WORD_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+
+
+def name_parts(*names: str) -> list[str]:
+    """The word parts of compound names, so a search for "coder" finds StarCoder2 and
+    "lm" SmolLM2: "StarCoder2" → star, coder (words with two or more parts of 2+ letters)."""
+    out: list[str] = []
+    for name in names:
+        for word in re.split(r"[^A-Za-z0-9]+", name or ""):
+            parts = [p.lower() for p in _WORD_PARTS.findall(word) if len(p) > 1]
+            if len(parts) > 1:
+                out += parts
+    return out
+
+
 def _keywords(rec: ModelRecord) -> str:
     return " ".join([*rec.tasks, *rec.domains, *rec.languages, *rec.tags, *rec.features,
-                     rec.license, rec.architecture or "", rec.pipeline_tag or ""])
+                     rec.license, rec.architecture or "", rec.pipeline_tag or "",
+                     *name_parts(rec.name, rec.family or "")])
 
 
 # --- building --------------------------------------------------------------------
