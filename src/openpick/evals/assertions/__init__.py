@@ -2,7 +2,8 @@
 
     text    equals, contains, icontains, contains-any/-all, icontains-any/-all,
             starts-with, regex              (all negatable: not-contains, ...)
-    json    is-json (optional JSON schema), json-path (+ equals)
+    json    is-json (optional JSON schema), contains-json (JSON somewhere in the output,
+            optional schema), json-path (+ equals)
     number  number (within a tolerance)
     choice  choice (a multiple-choice letter)
     python  python (a user function check(output, case) -> bool | float)
@@ -10,6 +11,7 @@
     similar similar (embedding cosine, offline MiniLM)
     judge   judge (a rubric graded by a model the runner injects)
     perf    latency, ttft, cost (thresholds on measurements)
+    measure levenshtein (edit distance), word-count, finish-reason
 
 Use: `parse_assertion(raw)` then `validate(a, base_dir)` when a suite loads (the suite
 loader does both), then `grade(assertions, output, context, threshold=...)` per answer.
@@ -27,7 +29,7 @@ from collections.abc import Iterable
 
 # importing the family modules registers their checks
 from openpick.evals.assertions import (  # noqa: F401
-    choice, code, json, judge, number, perf, python, similar, text,
+    choice, code, json, judge, measure, number, perf, python, similar, text,
 )
 from openpick.evals.assertions.base import (
     REGISTRY,

@@ -80,12 +80,14 @@ class GradeContext:
     completion_tokens: int | None = None
     cost_usd: float | None = None
     judge: Callable[[str], str] | None = None
+    finish_reason: str | None = None   # "stop" or "length", as the engine reported it
 
     @classmethod
     def from_result(cls, case: dict[str, Any] | None = None, result: Any = None, *,
                     cost_usd: float | None = None,
                     judge: Callable[[str], str] | None = None) -> GradeContext:
-        """Build from an engine `Result` (duck-typed: `.timings`, `.usage`) or a CaseResult."""
+        """Build from an engine `Result` (duck-typed: `.timings`, `.usage`,
+        `.finish_reason`) or a CaseResult."""
         timings = getattr(result, "timings", None)
         usage = getattr(result, "usage", None)
         src_t = timings if timings is not None else result
@@ -98,6 +100,7 @@ class GradeContext:
             completion_tokens=getattr(src_u, "completion_tokens", None),
             cost_usd=cost_usd,
             judge=judge,
+            finish_reason=getattr(result, "finish_reason", None),
         )
 
 

@@ -1,4 +1,5 @@
-"""JSON checks: `is-json` (optionally against a JSON schema) and `json-path` equals.
+"""JSON checks: `is-json` (optionally against a JSON schema), `contains-json` (the same,
+never strict: JSON anywhere in the output) and `json-path` equals.
 
 Models often wrap JSON in a ```json fence or add a sentence around it, so the JSON is taken
 from, in order: the whole output, the first fenced block, the first `{...}` or `[...]` that
@@ -83,6 +84,12 @@ def is_json(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
     where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
     return Outcome(False, f"JSON does not match the schema at {where}: {first.message}",
                    detail={"errors": [e.message for e in errors[:10]]})
+
+
+@register("contains-json", validate=_prepare_schema, templated=False, needs_value=False)
+def contains_json(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
+    """promptfoo's name for a lenient `is-json`: a JSON value somewhere in the output."""
+    return is_json(a, output, ctx)
 
 
 _TOKEN = re.compile(r"""\.([A-Za-z_][\w-]*)|\[(\d+|-\d+)\]|\[(?:"([^"]*)"|'([^']*)')\]""")

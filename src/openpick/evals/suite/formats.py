@@ -46,3 +46,7 @@ def detect(doc: Any) -> Format | None:
 def to_native(doc: Any, path: Path | None, base_dir: Path) -> Any:
     fmt = detect(doc)
     return doc if fmt is None else fmt.convert(doc, path, base_dir)
+
+
+# the formats that ship with openpick register themselves on import
+from openpick.evals.suite import promptfoo as _promptfoo  # noqa: E402,F401
