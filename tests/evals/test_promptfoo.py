@@ -232,3 +232,11 @@ def test_cartesian_product_and_the_hash_covers_file_contents(tmp_path):
                                                {"a": 2, "b": "x"}, {"a": 2, "b": "y"}]
     (tmp_path / "p.txt").write_text("{{a}}-{{b}}")
     assert items_hash(load_suite(p).items()) != items_hash(first.items())
+
+
+def test_a_missing_var_in_a_test_file_points_at_the_configs_tests_line(tmp_path):
+    (tmp_path / "t.yaml").write_text("- vars: {x: 1}\n- vars: {y: 2}\n")
+    p = write(tmp_path, "prompts: ['{{x}}']\n\ntests: file://t.yaml\n")
+    with pytest.raises(InvalidInput) as e:
+        load_suite(p)
+    assert (e.value.path, e.value.line) == (str(p), 3) and "missing var" in str(e.value)

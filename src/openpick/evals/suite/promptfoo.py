@@ -470,7 +470,12 @@ class Converter:
         disable = (t.get("options") or {}).get("disableVarExpansion")
         if disable:
             combos = [variables]
-        line = getattr(t, "line", None)
+        # later errors (a missing var) are the expander's, which names the config file: a
+        # test read from another file points at the config's `tests:` line
+        line = getattr(t, "line", None) if where == self.where else line_of(self.doc, "tests")
+        if where != self.where:
+            t = _ld(dict(t), line)
+            asserts = [_ld(dict(a), line) for a in asserts]
         for k, combo in enumerate(combos):
             case = _ld({"id": cid if len(combos) == 1 else f"{cid}.{k + 1}"}, line)
             if isinstance(t.get("description"), str):
