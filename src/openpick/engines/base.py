@@ -123,12 +123,33 @@ class ModelIdentity(BaseModel):
     record_id: str | None = None
 
 
+class ChoiceScore(BaseModel):
+    """How likely a model finds one continuation of a context (multiple choice by
+    log-likelihood, as lm-evaluation-harness scores its `multiple_choice` tasks)."""
+
+    logprob: float     # sum of the natural-log probabilities of the continuation's tokens
+    tokens: int        # how many tokens the continuation took after the context's
+    is_greedy: bool    # greedy decoding from the context would produce exactly these tokens
+
+
+class ScoreRequest(BaseModel):
+    """Score `continuations` after `context` (a plain text, or chat messages that the
+    model's chat template renders up to the assistant's turn)."""
+
+    model_config = ConfigDict(extra="forbid")
+    context: str | list[Message]
+    continuations: list[str] = Field(min_length=1)
+
+
 class Result(BaseModel):
     text: str
     finish_reason: FinishReason
     usage: Usage
     timings: Timings
     model: ModelIdentity
+    # A scored multiple-choice answer: each choice's score, in the order asked; `text` is
+    # the chosen continuation. None for generated answers.
+    choices: list[ChoiceScore] | None = None
 
 
 class EngineOptions(BaseModel):
@@ -212,6 +233,8 @@ class Engine(ABC):
     Options: ClassVar[type[EngineOptions]] = EngineOptions
     # The model runs on this machine (its memory is ours to measure); False for servers.
     local: ClassVar[bool] = True
+    # `loglikelihood` is implemented (suites check this before running choice cases).
+    can_score: ClassVar[bool] = False
 
     def __init__(self, target: str, options: EngineOptions | dict | None = None, *,
                  display_name: str | None = None, record_id: str | None = None):
@@ -275,6 +298,15 @@ class Engine(ABC):
         """Advice to add when a worker running this engine with `options` died."""
         return None
 
+    def loglikelihood(self, context: str | list[Message],
+                      continuations: list[str]) -> list[ChoiceScore]:
+        """Score each continuation after `context`, without generating: the summed log
+        probability of its tokens, their count, and whether greedy decoding would produce
+        them. Tokens are split as lm-evaluation-harness splits them (`split_continuation`,
+        then the tokens of context + continuation after the context's own tokens)."""
+        raise EngineError(f"engine {self.name} cannot score continuations (multiple-choice "
+                          "cases); use a local engine (llama-cpp, transformers)")
+
     def max_parallel(self) -> int:
         """How many requests are worth sending at once (batch slots, server concurrency).
         `generate` must be safe to call from that many threads together."""
@@ -303,6 +335,26 @@ class Engine(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def split_continuation(context: str, continuation: str) -> tuple[str, str]:
+    """Move the context's trailing whitespace onto the continuation, as lm-eval does:
+    "Answer: " + "Paris" scores " Paris" after "Answer:", the way a tokenizer that puts
+    spaces in front of words would have split the joined text."""
+    n = len(context) - len(context.rstrip())
+    if n:
+        return context[:-n], context[-n:] + continuation
+    return context, continuation
+
+
+def continuation_tokens(context: list[int], whole: list[int], alone: Callable[[], list[int]]
+                        ) -> list[int]:
+    """The continuation's tokens: those of context + continuation after the context's own
+    tokens. Where joining changed the context's last tokens (a merge across the boundary),
+    the continuation tokenized alone (`alone()`), so the context stays as it is."""
+    if len(whole) > len(context) and whole[:len(context)] == context:
+        return whole[len(context):]
+    return alone()
 
 
 def render_plain(messages: list[Message]) -> str:

@@ -3,6 +3,10 @@
 Spec `fake:echo` answers with the last user message (or the prompt); `fake:TEXT` always
 answers TEXT; option `replies` gives a list answered in turn. Words count as tokens.
 
+It scores continuations too (`loglikelihood`): option `logprobs` maps a continuation
+(stripped) to its log probability; others get minus their length in characters, so shorter
+choices are likelier. The likeliest continuation is the greedy one.
+
 For fault tests it can run in a worker process like a native engine (`-o isolate=true`) and
 then crash for real (`crash_on`: a prompt containing this text dies mid-stream from
 `crash_signal`, a genuine segmentation fault by default) or hang (`hang_on`).
@@ -20,7 +24,7 @@ from collections.abc import Iterator
 from pydantic import Field
 
 from openpick.engines.base import (
-    Delta, Engine, EngineError, NativeOptions, Request, StopMatcher, Usage,
+    ChoiceScore, Delta, Engine, EngineError, Message, NativeOptions, Request, StopMatcher, Usage,
 )
 
 
@@ -37,6 +41,8 @@ class FakeOptions(NativeOptions):
     crash_on: str | None = Field(None, description="die mid-stream on prompts containing this")
     crash_signal: str = "SIGSEGV"
     hang_on: str | None = Field(None, description="stop answering on prompts containing this")
+    logprobs: dict[str, float] = Field(default_factory=dict, description="continuation → "
+                                       "its log probability when scored")
     crash_once_file: str | None = Field(None, description="crash only while this file is "
                                         "missing, and create it (a fault that a retry survives)")
 
@@ -45,6 +51,7 @@ class FakeEngine(Engine):
     name = "fake"
     Options = FakeOptions
     options: FakeOptions
+    can_score = True
 
     @classmethod
     def identity_before_load(cls, target, display_name, record_id=None):
@@ -53,6 +60,7 @@ class FakeEngine(Engine):
     def __init__(self, target: str = "echo", options=None, **kw):
         super().__init__(target, options, **kw)
         self.calls: list[Request] = []
+        self.scored: list[tuple[str | list[Message], list[str]]] = []
         self.closed = False
         if (self.options.crash_on or self.options.hang_on) and os.environ.get("OPENPICK_WORKER") != "1":
             raise EngineError("fake: crash_on/hang_on only run in a worker (-o isolate=true)")
@@ -104,6 +112,16 @@ class FakeEngine(Engine):
         tail = "" if stopped else stopper.flush()
         yield Delta(text=tail, finish_reason=finish,
                     usage=Usage(prompt_tokens=len(words(source)), completion_tokens=count))
+
+    def loglikelihood(self, context: str | list[Message],
+                      continuations: list[str]) -> list[ChoiceScore]:
+        source = context if isinstance(context, str) else " ".join(m.content for m in context)
+        self.scored.append((context, list(continuations)))
+        self._fault(source, 2)
+        lps = [self.options.logprobs.get(c.strip(), -float(len(c))) for c in continuations]
+        best = max(lps)
+        return [ChoiceScore(logprob=lp, tokens=len(words(c)), is_greedy=lp == best)
+                for lp, c in zip(lps, continuations)]
 
     def estimated_bytes(self) -> int:
         return self.options.size_bytes

@@ -1,5 +1,11 @@
 """GGUF models through llama-cpp-python, many requests at once on one loaded model.
 
+Scoring (`loglikelihood`, multiple choice without generating) runs on a second llama.cpp
+context made on the same loaded weights (`_Scorer`): its own KV cache of one sequence, so it
+never waits for or disturbs the batcher's slots. It is made on first use and keeps the
+tokens it last decoded, so the choices of one question (and questions that share a few-shot
+prefix) decode the shared context once.
+
 The chat template comes from the GGUF and is rendered by our sandboxed renderer (never by
 an unsandboxed Jinja). Tokens come from our own continuous-batching loop over llama.cpp's
 low-level API (engines/llama_batch.py): `parallel` slots decode together in one
@@ -13,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +27,8 @@ from pydantic import Field
 
 from openpick.engines import hashing
 from openpick.engines.base import (
-    ContextOverflow, Delta, Engine, EngineError, ModelIdentity, NativeOptions, Request,
-    render_plain,
+    ChoiceScore, ContextOverflow, Delta, Engine, EngineError, Message, ModelIdentity,
+    NativeOptions, Request, continuation_tokens, render_plain, split_continuation,
 )
 from openpick.engines.llama_batch import STATS, Batcher, Job
 from openpick.engines.templates import render_chat
@@ -142,12 +149,15 @@ class LlamaCppEngine(Engine):
     name = "llama-cpp"
     Options = LlamaCppOptions
     options: LlamaCppOptions
+    can_score = True
 
     def __init__(self, target: str, options=None, **kw):
         super().__init__(target, options, **kw)
         self.path = Path(target).expanduser()
         check_gguf(self.path)
         self._llm: LoadedModel | None = None
+        self._scorer: _Scorer | None = None
+        self._score_lock = threading.Lock()  # one scoring context, not re-entrant
         self._sha256: str | None = None
         self.threads: int | None = None
         self.load()
@@ -267,7 +277,10 @@ class LlamaCppEngine(Engine):
         return dict(llm.batcher.stats) if llm else dict.fromkeys(STATS, 0)
 
     def close(self) -> None:
-        with self.lock:
+        with self.lock, self._score_lock:
+            if self._scorer is not None:
+                self._scorer.close()
+                self._scorer = None
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
@@ -334,6 +347,42 @@ class LlamaCppEngine(Engine):
         finally:  # also on GeneratorExit: the client left, its slot is freed at once
             llm.batcher.cancel(job)
 
+    # -- scoring (multiple choice by log-likelihood) ----------------------------------------
+    def loglikelihood(self, context: str | list[Message],
+                      continuations: list[str]) -> list[ChoiceScore]:
+        llm = self.load()
+        with self._score_lock:
+            if self._scorer is None:
+                self._scorer = _Scorer(self, llm)
+            scorer = self._scorer
+            return [scorer.score(*self._score_tokens(llm, context, c)) for c in continuations]
+
+    def _score_tokens(self, llm: LoadedModel, context: str | list[Message],
+                      continuation: str) -> tuple[list[int], list[int]]:
+        """(context tokens, continuation tokens), split as lm-eval splits them."""
+        special = not isinstance(context, str)
+        if special:
+            context = self._prompt_text(context)
+        text, cont = split_continuation(context, continuation)
+        ctx = llm.tokenize(text.encode(), add_bos=True, special=special)
+        if not ctx:  # no text and no start token: condition on the start or end token
+            bos = llm._model.token_bos()
+            ctx = [bos if bos >= 0 else llm.token_eos()]
+        whole = llm.tokenize((text + cont).encode(), add_bos=True, special=special)
+        toks = continuation_tokens(ctx, whole, lambda: llm.tokenize(cont.encode(), False, False))
+        if not toks:
+            raise InvalidInput(f"the continuation {continuation!r} has no tokens")
+        if len(ctx) + len(toks) > llm.n_ctx_slot:
+            raise ContextOverflow(f"context and continuation are {len(ctx) + len(toks)} tokens "
+                                  f"but the context holds {llm.n_ctx_slot}; raise n_ctx")
+        return ctx, toks
+
+    def _prompt_text(self, messages: list[Message]) -> str:
+        if self.chat_template:
+            return render_chat(self.chat_template, messages, bos_token="",
+                               eos_token=self._eos_text)
+        return render_plain(messages)
+
 
 def _next(job: Job, batcher: Batcher):
     """The job's next delta; an error if the scheduler thread is gone (never hang)."""
@@ -347,3 +396,86 @@ def _next(job: Job, batcher: Batcher):
                 except queue.Empty:
                     return EngineError("the llama.cpp scheduler stopped")
 
+
+
+
+
+class _Scorer:
+    """A llama.cpp context of one sequence for scoring, on the engine's loaded weights.
+
+    `cached` is what its KV cache holds, by position. A context's tokens but the last are
+    decoded once (no logits needed); each continuation then decodes the context's last
+    token and its own tokens but the last, with logits for all of them, after dropping the
+    previous continuation from the cache."""
+
+    def __init__(self, engine: LlamaCppEngine, llm: LoadedModel):
+        import llama_cpp as lc
+
+        self._lc = lc
+        o = engine.options
+        params = engine._context_params(lc, llm.n_ctx_slot)
+        params.n_ctx, params.n_seq_max = llm.n_ctx_slot, 1
+        self.ctx = lc.llama_init_from_model(llm._model.model, params)
+        if not self.ctx:
+            raise EngineError(f"llama.cpp could not make a scoring context of "
+                              f"{llm.n_ctx_slot} tokens (out of memory? lower n_ctx)")
+        self.mem = lc.llama_get_memory(self.ctx)
+        self.n_batch = o.n_batch
+        self.batch = lc.llama_batch_init(self.n_batch, 0, 1)
+        self.n_vocab = lc.llama_vocab_n_tokens(llm._model.vocab)
+        self.cached: list[int] = []
+
+    def score(self, ctx: list[int], cont: list[int]) -> ChoiceScore:
+        import numpy as np
+
+        from openpick.engines.llama_batch import common_prefix
+
+        prefix = ctx[:-1]
+        keep = common_prefix(self.cached, prefix)
+        if not self._lc.llama_memory_seq_rm(self.mem, 0, keep, -1):
+            self._lc.llama_memory_seq_rm(self.mem, 0, -1, -1)  # cannot drop a tail: afresh
+            keep = 0
+        self.cached = self.cached[:keep]
+        self._decode(prefix[keep:], want_logits=False)
+        rows = self._decode([ctx[-1], *cont[:-1]], want_logits=True)
+        # The continuation is dropped next time (prefix differs there), not now: a second
+        # choice of the same question shares `prefix` and finds it cached.
+        logits = np.stack(rows).astype(np.float64)
+        top = logits.max(axis=1, keepdims=True)
+        logz = (top[:, 0] + np.log(np.exp(logits - top).sum(axis=1)))
+        picked = logits[np.arange(len(cont)), cont]
+        greedy = bool((logits.argmax(axis=1) == np.asarray(cont)).all())
+        return ChoiceScore(logprob=float((picked - logz).sum()), tokens=len(cont),
+                           is_greedy=greedy)
+
+    def _decode(self, tokens: list[int], want_logits: bool) -> list:
+        """Decode `tokens` after the cached ones, in chunks of n_batch; the logits of each
+        token (copied out, as the next decode overwrites them) when wanted."""
+        import numpy as np
+
+        lc, b, rows = self._lc, self.batch, []
+        for start in range(0, len(tokens), self.n_batch):
+            chunk = tokens[start:start + self.n_batch]
+            pos0 = len(self.cached)
+            for i, tok in enumerate(chunk):
+                b.token[i], b.pos[i], b.n_seq_id[i] = tok, pos0 + i, 1
+                b.seq_id[i][0] = 0
+                b.logits[i] = want_logits
+            b.n_tokens = len(chunk)
+            rc = lc.llama_decode(self.ctx, b)
+            if rc != 0:
+                lc.llama_memory_seq_rm(self.mem, 0, -1, -1)
+                self.cached = []
+                raise EngineError(f"llama_decode failed while scoring (code {rc})")
+            self.cached.extend(chunk)
+            if want_logits:
+                for i in range(len(chunk)):
+                    ptr = lc.llama_get_logits_ith(self.ctx, i)
+                    rows.append(np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy())
+        return rows
+
+    def close(self) -> None:
+        if self.ctx:
+            self._lc.llama_batch_free(self.batch)
+            self._lc.llama_free(self.ctx)
+            self.ctx = None

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from openpick import errors
 from openpick.engines.base import (
-    Delta, Engine, EngineError, ModelIdentity, NativeOptions, Request,
+    ChoiceScore, Delta, Engine, EngineError, Message, ModelIdentity, NativeOptions, Request,
+    ScoreRequest,
 )
 
 LOAD_TIMEOUT_S = 900.0
@@ -224,6 +225,7 @@ class WorkerEngine(Engine):
         assert isinstance(opts, NativeOptions), "only native engines run in workers"
         super().__init__(target, opts, display_name=display_name, record_id=record_id)
         self.name = engine_cls.name  # identity and errors name the real engine
+        self.can_score = engine_cls.can_score
         self.engine_cls = engine_cls
         self._spec = {"engine": f"{engine_cls.__module__}:{engine_cls.__qualname__}",
                       "target": target, "options": self._worker_options(engine_cls, opts),
@@ -268,11 +270,7 @@ class WorkerEngine(Engine):
     def generate(self, request: Request) -> Iterator[Delta]:
         body = request.model_dump()
         for attempt in (1, 2):
-            proc = self._live()
-            rid = next(self._ids)
-            q: queue.SimpleQueue = queue.SimpleQueue()
-            proc.queues[rid] = q
-            proc.send(("gen", rid, body))
+            proc, rid, q = self._send("gen", body)
             sent_text = False
             finished = False
             try:
@@ -298,6 +296,36 @@ class WorkerEngine(Engine):
                 proc.queues.pop(rid, None)
                 if not finished:
                     proc.send(("cancel", rid))  # the caller stopped reading
+
+    def loglikelihood(self, context: str | list[Message],
+                      continuations: list[str]) -> list[ChoiceScore]:
+        """Scored in the worker; a worker that dies while scoring is replaced and asked once
+        more (nothing was handed out yet), as a generation that showed no text is."""
+        if not self.engine_cls.can_score:
+            return super().loglikelihood(context, continuations)
+        body = ScoreRequest(context=context, continuations=continuations).model_dump()
+        for attempt in (1, 2):
+            proc, rid, q = self._send("score", body)
+            try:
+                msg = self._next(proc, q)
+            finally:
+                proc.queues.pop(rid, None)
+            if msg[0] == "scores":
+                return [ChoiceScore.model_validate(c) for c in msg[2]]
+            if msg[0] == "error":
+                raise rebuild_error(msg[2])
+            if attempt == 2 or proc.killed_for:
+                raise WorkerCrashed(self._crash_message(proc))
+        raise AssertionError("unreachable")
+
+    def _send(self, kind: str, body: dict) -> tuple[_Process, int, queue.SimpleQueue]:
+        """Send a request to the live worker: (that worker, request id, its answers' queue)."""
+        proc = self._live()
+        rid = next(self._ids)
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        proc.queues[rid] = q
+        proc.send((kind, rid, body))
+        return proc, rid, q
 
     def _next(self, proc: _Process, q: queue.SimpleQueue) -> tuple:
         timeout = self.options.timeout_s

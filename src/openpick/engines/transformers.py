@@ -26,6 +26,11 @@ position ids; not `model.generate`):
 
 Each request streams its own tokens as they come, so its TTFT and decode speed are its own.
 
+Scoring (`loglikelihood`, multiple choice without generating) is the one exception to "the
+scheduler alone touches the model": a stateless forward pass (no cache) in the caller's
+thread, all choices of a question in one right-padded batch, then log_softmax over the
+continuation's positions. Right padding changes nothing for a causal model's real tokens.
+
 Batched greedy output matches each request run alone (the tests check it), but the logits
 are not bitwise equal: on CPU, float32 matrix products over several rows round differently
 from one row's, by up to about 1e-4 on SmolLM2's logits, padded or not (padding itself adds
@@ -48,8 +53,9 @@ from pathlib import Path
 from pydantic import Field
 
 from openpick.engines.base import (
-    ContextOverflow, Delta, Engine, EngineError, ModelIdentity, NativeOptions, Request, Result,
-    Runtime, StopMatcher, Usage, render_plain,
+    ChoiceScore, ContextOverflow, Delta, Engine, EngineError, Message, ModelIdentity,
+    NativeOptions, Request, Result, Runtime, StopMatcher, Usage, continuation_tokens,
+    render_plain, split_continuation,
 )
 from openpick.engines.templates import render_chat
 from openpick.errors import InvalidInput, NotFound, missing_extra
@@ -83,6 +89,7 @@ class TransformersEngine(Engine):
     name = "transformers"
     Options = TransformersOptions
     options: TransformersOptions
+    can_score = True
 
     def __init__(self, target: str, options=None, **kw):
         super().__init__(target, options, **kw)
@@ -256,6 +263,60 @@ class TransformersEngine(Engine):
         with ThreadPoolExecutor(max_workers=min(len(requests), self.max_parallel()),
                                 thread_name_prefix="openpick-complete") as pool:
             return list(pool.map(self.complete, requests))
+
+    # -- scoring (multiple choice by log-likelihood) -----------------------------------------
+    def loglikelihood(self, context: str | list[Message],
+                      continuations: list[str]) -> list[ChoiceScore]:
+        import torch
+
+        pairs = [self._score_ids(context, c) for c in continuations]
+        if self.model is None:
+            raise EngineError("the model is closed")
+        seqs = [ctx + cont for ctx, cont in pairs]
+        width = max(len(s) for s in seqs) - 1
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.tensor([s[:-1] + [pad] * (width - len(s) + 1) for s in seqs],
+                           device=self.device)
+        mask = torch.tensor([[1] * (len(s) - 1) + [0] * (width - len(s) + 1) for s in seqs],
+                            device=self.device)
+        try:
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+        except RuntimeError as e:  # out of memory, say: this question fails, not the engine
+            raise EngineError(f"transformers scoring failed: {str(e).splitlines()[0][:300]}") \
+                from e
+        out = []
+        for row, (ctx, cont) in enumerate(pairs):
+            span = logits[row, len(ctx) - 1:len(ctx) - 1 + len(cont)].float()
+            logp = torch.log_softmax(span, dim=-1)
+            want = torch.tensor(cont, device=span.device)
+            picked = logp.gather(1, want[:, None])[:, 0]
+            out.append(ChoiceScore(logprob=float(picked.double().sum()), tokens=len(cont),
+                                   is_greedy=bool((span.argmax(dim=-1) == want).all())))
+        return out
+
+    def _score_ids(self, context: str | list[Message],
+                   continuation: str) -> tuple[list[int], list[int]]:
+        """(context ids, continuation ids), split as lm-eval splits them."""
+        if isinstance(context, str):
+            text, specials = context, True
+        else:
+            text, specials = self._text(Request(messages=context))
+        text, cont = split_continuation(text, continuation)
+        tok = self.tokenizer
+        with self._tok_lock:
+            ctx = list(tok(text, add_special_tokens=specials)["input_ids"]) if text else []
+            whole = list(tok(text + cont, add_special_tokens=specials)["input_ids"])
+            alone = list(tok(cont, add_special_tokens=False)["input_ids"])
+        if not ctx:  # no text and no start token: condition on the start or end token
+            ctx = [tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id]
+        ids = continuation_tokens(ctx, whole, lambda: alone)
+        if not ids:
+            raise InvalidInput(f"the continuation {continuation!r} has no tokens")
+        if self.max_len and len(ctx) + len(ids) > self.max_len:
+            raise ContextOverflow(f"context and continuation are {len(ctx) + len(ids)} tokens "
+                                  f"but the model holds {self.max_len}")
+        return ctx, ids
 
 
 def _eos_ids(model, tokenizer) -> list[int]:

@@ -6,10 +6,12 @@ Messages are tuples of plain values (multiprocessing.connection framing):
     parent → worker   ("load", {"engine": "module:Class", "target", "options", "display_name",
                                 "record_id"})
                       ("gen", rid, request_dict)   ("cancel", rid)   ("close",)
+                      ("score", rid, score_request_dict)
     worker → parent   ("ready", info) | ("load_error", error_dict)
                       ("delta", rid, delta_dict)   ("end", rid)   ("error", rid, error_dict)
+                      ("scores", rid, [choice_score_dict, ...])
 
-Each "gen" runs on its own thread, so an engine that batches (llama-cpp, transformers) sees
+Each "gen" and "score" runs on its own thread, so an engine that batches (llama-cpp, transformers) sees
 concurrent requests. The worker's life is tied to the parent's: it exits when the socket
 closes (the parent exited or was killed, even by kill -9) or when its parent process changes.
 SIGINT is ignored: Ctrl-C belongs to the parent, which decides what stops.
@@ -25,7 +27,7 @@ import time
 from importlib import import_module
 from multiprocessing.connection import Connection
 
-from openpick.engines.base import Engine, Request
+from openpick.engines.base import Engine, Request, ScoreRequest
 from openpick.errors import OpenpickError
 
 
@@ -58,7 +60,7 @@ class Worker:
                              "max_parallel": e.max_parallel()}))
 
     def generate(self, rid: int, request: dict, cancel: threading.Event) -> None:
-        try:
+        def stream() -> None:
             gen = self.engine.generate(Request.model_validate(request))
             try:
                 for delta in gen:
@@ -68,6 +70,24 @@ class Worker:
             finally:
                 gen.close()  # frees the engine's slot now when the parent cancelled
             self.send(("end", rid))
+
+        try:
+            self._answer(rid, stream)
+        finally:
+            self.cancels.pop(rid, None)
+
+    def score(self, rid: int, body: dict) -> None:
+        def scores() -> None:
+            req = ScoreRequest.model_validate(body)
+            out = self.engine.loglikelihood(req.context, req.continuations)
+            self.send(("scores", rid, [c.model_dump() for c in out]))
+
+        self._answer(rid, scores)
+
+    def _answer(self, rid: int, work) -> None:
+        """Run one request's work; its failure goes back to it, a lost parent ends us."""
+        try:
+            work()
         except (EOFError, OSError, BrokenPipeError):
             os._exit(0)  # the parent is gone
         except BaseException as e:  # noqa: BLE001 - every failure goes back to its request
@@ -75,8 +95,6 @@ class Worker:
                 self.send(("error", rid, error_dict(e)))
             except (EOFError, OSError):
                 os._exit(0)
-        finally:
-            self.cancels.pop(rid, None)
 
     def serve(self) -> None:
         while True:
@@ -87,6 +105,9 @@ class Worker:
                 cancel = self.cancels[rid] = threading.Event()
                 threading.Thread(target=self.generate, args=(rid, msg[2], cancel),
                                  daemon=True, name=f"request-{rid}").start()
+            elif kind == "score":
+                threading.Thread(target=self.score, args=(msg[1], msg[2]), daemon=True,
+                                 name=f"score-{msg[1]}").start()
             elif kind == "cancel":
                 ev = self.cancels.get(msg[1])
                 if ev is not None:

@@ -16,6 +16,10 @@ How it works, and what it trades off:
   that have no answer or an errored one, and the store never overwrites a finished answer.
 - The same suite (by content hash), models and options find the same unfinished run, so
   rerunning an interrupted command resumes it.
+- A multiple-choice case (`choices:`) is scored, not generated: the engine's
+  `loglikelihood` rates each choice and the likeliest one is the answer (evals/choices.py).
+  Its Result holds every choice's score, so it caches like an answer; a suite with choice
+  cases refuses, before anything runs, a model whose engine cannot score.
 - An engine error or a timeout is recorded on its case and the run goes on. Errors are
   never cached; cached answers keep the timings they were measured with.
 - Ctrl-C (KeyboardInterrupt in the main thread) stops workers between tokens, keeps what
@@ -38,10 +42,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from openpick.engines import registry
-from openpick.engines.base import Engine, EngineError, Request, Result
+from openpick.engines.base import (
+    Engine, EngineError, Request, Result, ScoreRequest, Timings, Usage,
+)
 from openpick.engines.pool import ModelPool
 from openpick.engines.spec import ModelSpec, parse_spec
 from openpick.errors import InvalidInput, OpenpickError
+from openpick.evals import choices
 from openpick.evals.cache import ResponseCache, cache_key
 from openpick.evals.facts import CatalogResolver, ModelResolver, case_cost
 from openpick.evals.suite import Suite, SuiteItem, items_hash, load_suite
@@ -177,8 +184,8 @@ def peak_rss_bytes() -> int:
 class _Task:
     item: SuiteItem
     repeat: int
-    seed: int
-    request: Request
+    seed: int | None
+    request: Request | ScoreRequest  # a ScoreRequest for a choices case
     key: str | None = None          # cache key, when the cache applies
     cached: Result | None = None
 
@@ -225,6 +232,8 @@ class Runner:
         if not items:
             raise InvalidInput(f"suite {suite_name!r} has no cases")
         specs = {m: parse_spec(m) for m in models}  # unknown names fail before anything runs
+        if any(it.choices is not None for it in items):
+            _check_scoring(specs)
         shash = items_hash(list(items))
         key = hashlib.sha256(json.dumps(
             {"suite": shash, "models": [[m, specs[m].engine, specs[m].target, specs[m].embedded]
@@ -267,6 +276,10 @@ class Runner:
         for item in items:
             for r in range(options.repeats):
                 if (m.info.name, item.case_id, item.variant, r) in done:
+                    continue
+                if item.choices is not None:  # scored, not sampled: no seed
+                    tasks.append(_Task(item=item, repeat=r, seed=None,
+                                       request=item.score_request()))
                     continue
                 request = item.request(seed=options.seed + r)
                 tasks.append(_Task(item=item, repeat=r, seed=request.seed, request=request))
@@ -448,6 +461,21 @@ class Runner:
         assert stream.result is not None
         return stream.result
 
+    def _score(self, engine: Engine, task: _Task) -> Result:
+        """A choices case: every choice scored; the likeliest one is the answer's text."""
+        req = task.request
+        start = time.perf_counter()
+        scores = engine.loglikelihood(req.context, req.continuations)
+        if self.stop.is_set():
+            raise _Abandoned
+        if len(scores) != len(req.continuations):
+            raise EngineError(f"the engine scored {len(scores)} of "
+                              f"{len(req.continuations)} choices")
+        return Result(text=task.item.choices[choices.pick(scores)], finish_reason="stop",
+                      usage=Usage(completion_tokens=0),
+                      timings=Timings(total_s=time.perf_counter() - start),
+                      model=engine.identity(), choices=scores)
+
     def _answer(self, run, m: _Model, task: _Task, engine, options, cacheable) -> _Done:
         fresh = None
         error = None
@@ -455,7 +483,10 @@ class Runner:
             res = task.cached
         else:
             try:
-                res = fresh = self._generate(engine, task.request, options.timeout_s)
+                if isinstance(task.request, ScoreRequest):
+                    res = fresh = self._score(engine, task)
+                else:
+                    res = fresh = self._generate(engine, task.request, options.timeout_s)
             except _Abandoned:
                 raise
             except Exception as e:  # noqa: BLE001 - any failure belongs to this case only
@@ -487,6 +518,13 @@ class Runner:
             created_at=now())
 
     def _grade(self, m: _Model, item: SuiteItem, res: Result) -> Grade:
+        if item.choices is not None:
+            if res.choices is None:
+                return error_grade("a choices case got a generated answer, not scores")
+            try:
+                return choices.grade(item, res.choices)
+            except ValueError as e:
+                return error_grade(f"grading failed: {e}")
         judge_model = item.judge_model() or self.judge_model
         judge = (lambda prompt: self._judge(judge_model, prompt)) if judge_model else None
         context = {"case": item.case_dict(), "result": res, "cost_usd": case_cost(m.info, res),
@@ -505,6 +543,20 @@ class Runner:
         with self._judge_lock, self.pool.use(model) as engine:
             return engine.complete(Request.chat(prompt, max_tokens=self.judge_max_tokens,
                                                 temperature=0.0, seed=0)).text
+
+
+def _check_scoring(specs: dict[str, ModelSpec]) -> None:
+    """Choice cases need engines that score continuations: say so before anything runs."""
+    for name, spec in specs.items():
+        try:
+            cls = registry.get_engine_class(spec.engine)
+        except OpenpickError:
+            continue  # the engine says what is wrong when it loads
+        if not cls.can_score:
+            raise InvalidInput(f"the suite has multiple-choice cases (choices:), which are "
+                               f"scored by log-likelihood, but model {name} runs on engine "
+                               f"{cls.name}, which cannot score continuations; use a local "
+                               f"engine (llama-cpp, transformers) for it")
 
 
 def in_suite_order(results: list[CaseResult], run: RunInfo, items: Sequence[SuiteItem]) -> list[CaseResult]:

@@ -146,11 +146,17 @@ class Expander:
                        else getattr(case, "description", None))
         sampling = Sampling(**{**defaults.sampling(), **case.sampling()})
         system_src = case.system if "system" in case.model_fields_set else defaults.system
-        mode = case.mode or defaults.mode or "chat"
+        choice = self.choices(case, variables, fld, at, row, rpath) \
+            if case.choices is not None or case.answer is not None \
+            or case.choice_prefix is not None else None
+        # a choices case scores raw text unless it is written as a chat
+        implicit = "chat" if choice is None or system_src or case.messages else "completion"
+        mode = case.mode or defaults.mode or implicit
 
-        # assertions: defaults first, then the case's (or data entry's), then __expected
-        parsed = list(base_assert) + self.assertions(case, fld, raw)
-        if row and row.has_expected:
+        # assertions: defaults first, then the case's (or data entry's), then __expected;
+        # a choices case is graded by its answer alone
+        parsed = [] if choice else list(base_assert) + self.assertions(case, fld, raw)
+        if row and row.has_expected and not choice:
             parsed.append((A.parse_assertion({"equals": row.expected}),
                            f"{row.label}.__expected", rline, rpath))
         assertions = [self.assertion(a, variables, f, line, p) for a, f, line, p in parsed]
@@ -215,8 +221,49 @@ class Expander:
                 case_id=cid, variant=vid, messages=messages, prompt=prompt, sampling=sampling,
                 assertions=assertions, tags=list(tags), weight=float(case.weight),
                 threshold=threshold, vars=dict(variables), description=description,
-                source=where, spec=case))
+                source=where, spec=case, **(choice or {})))
         return items
+
+    def choices(self, case: CaseBody, variables: dict, fld: str, at, row: datafiles.Row | None,
+                rpath: Path | None) -> dict:
+        """A multiple-choice case's choices (templated with the vars), the index of its
+        answer (an index, or a choice's text; a data row's __expected counts as answer) and
+        the prefix put before each choice."""
+        if case.choices is None:
+            key = "answer" if case.answer is not None else "choice_prefix"
+            self.fail("needs `choices:` (the answers to score)", f"{fld}.{key}", at(key))
+        if case.assert_:
+            self.fail("a choices case is graded by its answer; it takes no assert",
+                      f"{fld}.assert", at("assert"))
+        line = at("choices")
+        texts = []
+        for k, c in enumerate(case.choices):
+            try:
+                texts.append(str(templating.render_value(c, variables)))
+            except TemplateProblem as e:
+                self.fail(str(e), f"{fld}.choices[{k}]", line)
+        for k, t in enumerate(texts):
+            if not t.strip():
+                self.fail("a choice is empty", f"{fld}.choices[{k}]", line)
+            if t in texts[:k]:
+                self.fail(f"choice {t!r} is listed twice", f"{fld}.choices[{k}]", line)
+        answer, a_fld, a_line, a_path = case.answer, f"{fld}.answer", at("answer"), self.path
+        if row and row.has_expected and answer is None:
+            answer, a_fld, a_line, a_path = row.expected, f"{row.label}.__expected", row.line, rpath
+        if answer is None:
+            self.fail("needs `answer:` (the right choice: its index from 0, or its text)",
+                      fld, at("choices"))
+        if isinstance(answer, str):
+            try:
+                answer = templating.render_value(answer, variables)
+            except TemplateProblem as e:
+                self.fail(str(e), a_fld, a_line, a_path)
+        index = _answer_index(answer, texts)
+        if index is None:
+            self.fail(f"answer {answer!r} is not one of the choices (give a choice's text or "
+                      f"its index from 0 to {len(texts) - 1})", a_fld, a_line, a_path)
+        prefix = " " if case.choice_prefix is None else case.choice_prefix
+        return {"choices": texts, "answer": index, "choice_prefix": prefix}
 
     def assemble(self, mode: str, system: str | None, text: str | None,
                  msgs: list[dict] | None, fld: str, line: int | None):
@@ -282,6 +329,23 @@ class Expander:
         if not items:
             self.fail(f"data file {name} has no rows", f"{fld}.file", line)
         return items
+
+
+def _answer_index(answer: Any, choices: list[str]) -> int | None:
+    """An int is an index; a text is a choice, or else digits that make an index (a CSV
+    column holds "2" for 2)."""
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, int):
+        return answer if 0 <= answer < len(choices) else None
+    text = str(answer)
+    if text in choices:
+        return choices.index(text)
+    if text.strip() in choices:
+        return choices.index(text.strip())
+    if text.strip().isdigit() and int(text) < len(choices):
+        return int(text)
+    return None
 
 
 def _uses_prompt(v: Variant) -> bool:

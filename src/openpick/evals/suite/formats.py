@@ -50,3 +50,4 @@ def to_native(doc: Any, path: Path | None, base_dir: Path) -> Any:
 
 # the formats that ship with openpick register themselves on import
 from openpick.evals.suite import promptfoo as _promptfoo  # noqa: E402,F401
+from openpick.evals.suite import lmeval as _lmeval  # noqa: E402,F401

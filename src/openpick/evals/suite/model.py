@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpick.engines.base import Message, Request, Sampling
+from openpick.engines.base import Message, Request, Sampling, ScoreRequest
 from openpick.errors import NotFound
 from openpick.evals import assertions as A
 from openpick.store.records import Grade
@@ -39,6 +39,11 @@ class SuiteItem:
     vars: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
     source: str | None = None      # "file:line" where the case was written
+    # A multiple-choice case: the model scores each `choice_prefix + choice` after the
+    # prompt (or messages) instead of generating; `answer` is the right choice's index.
+    choices: list[str] | None = None
+    answer: int | None = None
+    choice_prefix: str = " "
     # The case (or data entry) as written and validated (schema.CaseBody): a field added
     # there is readable here with no other change.
     spec: Any = field(default=None, repr=False, compare=False)
@@ -65,6 +70,15 @@ class SuiteItem:
             return Request(messages=[Message(**m) for m in self.messages], **params)
         return Request(prompt=self.prompt, **params)
 
+    def continuations(self) -> list[str]:
+        """What the model scores after the context: each choice with its prefix."""
+        return [self.choice_prefix + c for c in self.choices or []]
+
+    def score_request(self) -> ScoreRequest:
+        """The engine scoring request of a choices case (its context and continuations)."""
+        context = self.prompt if self.messages is None else [Message(**m) for m in self.messages]
+        return ScoreRequest(context=context, continuations=self.continuations())
+
     def request_kwargs(self) -> dict[str, Any]:
         """Everything `engines.base.Request(**kw)` needs."""
         inp = {"messages": self.input} if self.messages is not None else {"prompt": self.prompt}
@@ -72,10 +86,13 @@ class SuiteItem:
 
     def case_dict(self) -> dict[str, Any]:
         """What a user `python` check (and a judge) receives as `case`."""
-        return {"id": self.case_id, "variant": self.variant, "vars": dict(self.vars),
-                "tags": list(self.tags), "prompt": self.prompt,
-                "messages": None if self.messages is None else self.input,
-                "description": self.description}
+        out = {"id": self.case_id, "variant": self.variant, "vars": dict(self.vars),
+               "tags": list(self.tags), "prompt": self.prompt,
+               "messages": None if self.messages is None else self.input,
+               "description": self.description}
+        if self.choices is not None:
+            out.update(choices=list(self.choices), answer=self.answer)
+        return out
 
     def context(self, result: Any = None, *, cost_usd: float | None = None,
                 judge=None) -> A.GradeContext:
@@ -100,10 +117,13 @@ class SuiteItem:
 
     def fingerprint(self) -> dict[str, Any]:
         """What the model is asked and how its answer is graded (for the suite hash)."""
-        return {"id": self.case_id, "variant": self.variant, "input": self.input,
-                "params": self.params(), "tags": self.tags, "threshold": self.threshold,
-                "weight": self.weight,
-                "assertions": [a.fingerprint() for a in self.assertions]}
+        out = {"id": self.case_id, "variant": self.variant, "input": self.input,
+               "params": self.params(), "tags": self.tags, "threshold": self.threshold,
+               "weight": self.weight,
+               "assertions": [a.fingerprint() for a in self.assertions]}
+        if self.choices is not None:  # only then, so other suites keep their hashes
+            out.update(choices=self.choices, answer=self.answer, prefix=self.choice_prefix)
+        return out
 
 
 def items_hash(items: list[SuiteItem]) -> str:

@@ -108,11 +108,25 @@ class CaseBody(Shared):
     vars: dict[str, Any] | None = F(None, "must be a mapping of names to values")
     tags: list[str] | None = F(None, "must be a list of strings")
     weight: float = F(1.0, "must be a number >= 0, got {value!r}", ge=0, allow_inf_nan=False)
+    choices: Annotated[list[str], Field(min_length=2)] | None = F(
+        None, "must be a list of two or more texts (the answers scored by likelihood)")
+    answer: int | str | None = F(None, "must be the right choice: its index (from 0) or its text")
+    choice_prefix: str | None = F(None, "must be a string (put between the prompt and each "
+                                  "choice; default one space)")
 
     @field_validator("tags", mode="before")
     @classmethod
     def _one_tag(cls, v: Any) -> Any:
         return _listify(v)
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _choice_texts(cls, v: Any) -> Any:
+        # `choices: [1, 2, 3]` means the texts "1", "2", "3"
+        if isinstance(v, list):
+            return [str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x
+                    for x in v]
+        return v
 
 
 class CaseSpec(CaseBody):
