@@ -215,6 +215,7 @@ class Runner:
         self.resolver = resolver    # None: the catalog and the run's own price options
         self.stop = threading.Event()
         self._judge_lock = threading.Lock()
+        self._score_lock = threading.Lock()
 
     def close(self) -> None:
         if self._own_pool:
@@ -464,8 +465,11 @@ class Runner:
     def _score(self, engine: Engine, task: _Task) -> Result:
         """A choices case: every choice scored; the likeliest one is the answer's text."""
         req = task.request
-        start = time.perf_counter()
-        scores = engine.loglikelihood(req.context, req.continuations)
+        # Engines score one question at a time: wait here, so total_s is the scoring alone.
+        with self._score_lock:
+            start = time.perf_counter()
+            scores = engine.loglikelihood(req.context, req.continuations)
+            took = time.perf_counter() - start
         if self.stop.is_set():
             raise _Abandoned
         if len(scores) != len(req.continuations):
@@ -473,7 +477,7 @@ class Runner:
                               f"{len(req.continuations)} choices")
         return Result(text=task.item.choices[choices.pick(scores)], finish_reason="stop",
                       usage=Usage(completion_tokens=0),
-                      timings=Timings(total_s=time.perf_counter() - start),
+                      timings=Timings(total_s=took),
                       model=engine.identity(), choices=scores)
 
     def _answer(self, run, m: _Model, task: _Task, engine, options, cacheable) -> _Done:
