@@ -231,7 +231,9 @@ def test_cartesian_product_and_the_hash_covers_file_contents(tmp_path):
     assert [i.vars for i in first.items()] == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"},
                                                {"a": 2, "b": "x"}, {"a": 2, "b": "y"}]
     (tmp_path / "p.txt").write_text("{{a}}-{{b}}")
-    assert items_hash(load_suite(p).items()) != items_hash(first.items())
+    second = load_suite(p)
+    assert items_hash(second.items()) != items_hash(first.items())
+    assert second.hash != first.hash  # the suite's own hash covers the files it read
 
 
 def test_a_missing_var_in_a_test_file_points_at_the_configs_tests_line(tmp_path):

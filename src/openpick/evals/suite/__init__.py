@@ -134,6 +134,13 @@ def parse_suite(text: str, *, path: str | Path | None = None, base_dir: str | Pa
     if expanded_size(doc) > MAX_VALUES:
         raise InvalidInput(f"more than {MAX_VALUES:,} values once YAML aliases are expanded",
                            path=where, line=1)
+    raw = raw if raw is not None else text.encode("utf-8")
     doc = formats.to_native(doc, p, base)
+    # a converted file's hash covers the files it read too (`x-source-files`)
+    for name in (doc.get(formats.SOURCE_FILES) or []) if isinstance(doc, dict) else []:
+        try:
+            raw += b"\0" + str(name).encode() + b"\0" + Path(name).read_bytes()
+        except OSError as e:
+            raise InvalidInput(f"cannot read {name}: {e.strerror}", path=where) from None
     spec = validate_file(doc, p)
-    return Expander(p, base, doc, raw if raw is not None else text.encode("utf-8")).suite(spec)
+    return Expander(p, base, doc, raw).suite(spec)

@@ -26,6 +26,9 @@ class Format:
 
 
 FORMATS: list[Format] = []
+# The key under which a converted document lists the files it read (data, prompts, checks):
+# the suite's hash covers their bytes too. (`x-` keys are ignored by the schema.)
+SOURCE_FILES = "x-source-files"
 
 
 def register(fmt: Format) -> Format:

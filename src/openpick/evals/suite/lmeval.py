@@ -44,7 +44,7 @@ from typing import Any
 
 from openpick.errors import InvalidInput
 from openpick.evals.suite import templating
-from openpick.evals.suite.formats import Format, register
+from openpick.evals.suite.formats import SOURCE_FILES, Format, register
 from openpick.evals.suite.templating import TemplateProblem
 from openpick.evals.suite.yamllines import YamlError, load
 
@@ -152,7 +152,7 @@ def convert(doc: Any, path: Path | None, base_dir: Path) -> dict:
         task.fail("dataset_path", f"no documents in split {split!r}")
     cases = [_case(task, name, output, i, f, line, d) for i, (f, line, d) in enumerate(docs)]
     shown = ", ".join(str(_rel(f, base_dir)) for f in files[:3])
-    return {"name": name, "cases": cases,
+    return {"name": name, "cases": cases, SOURCE_FILES: [str(f) for f in files],
             "description": f"lm-eval task {name} ({output}), split {split}: {len(docs)} "
                            f"documents from {shown}"}
 

@@ -199,6 +199,7 @@ class Converter:
         if self.notes:
             extra["notes"] = list(self.notes)
         out["x-promptfoo"] = extra
+        out[formats.SOURCE_FILES] = sorted(set(self.files))
         return out
 
     def name(self) -> str:
@@ -640,6 +641,8 @@ _Dumper.add_representer(LineDict, lambda d, m: d.represent_dict(dict(m)))
 def dump(doc: Mapping) -> str:
     """A native suite document as YAML text (block scalars for multi-line text)."""
     head = "# Converted from a promptfoo config by `openpick suite convert`.\n"
+    # the written suite holds everything it read, so it lists no source files
+    doc = {k: v for k, v in doc.items() if k != formats.SOURCE_FILES}
     return head + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
                             width=100, default_flow_style=False)
 
