@@ -10,6 +10,7 @@ import signal
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import typer
@@ -166,34 +167,62 @@ def apply_ci(run, results, ci: CiOptions):
     return outcome
 
 
+@lru_cache(maxsize=1)
+def compare_options_class():
+    """RunOptions plus what `compare` records on the run besides: `--limit` (the suite's hash
+    is of the cases that ran; the limit lets --resume load the same ones) and the suite's
+    notes (what its numbers compare with), which the reports show. Built on first use so
+    importing the CLI does not import the runner."""
+    from pydantic import Field
+
+    from openpick.evals.runner import RunOptions
+
+    class CompareOptions(RunOptions):
+        limit: int | None = Field(None, ge=1)
+        suite_notes: str | None = None
+
+    return CompareOptions
+
+
 def run_compare(suite: str | None, models: list[str], *, repeats: int = 1, seed: int = 0,
                 no_cache: bool = False, resume: str | None = None, quiet: bool = False,
                 as_json: bool = False, concurrency: int | None = None,
                 prices: list[str] | None = None, machine_usd_per_hour: float | None = None,
                 html: Path | None = None, timeout_s: float | None = None,
-                judge: str | None = None, ci: CiOptions | None = None):
+                judge: str | None = None, ci: CiOptions | None = None,
+                limit: int | None = None):
     """What the command does; returns (run, results, html path or None). With `ci`, the run
-    is gated too (the outcome lands on `ci.outcome`, and in the JSON as "gate")."""
-    from openpick.evals.runner import RunOptions, compare
+    is gated too (the outcome lands on `ci.outcome`, and in the JSON as "gate"). `limit`
+    runs the first N cases only (recorded on the run, so --resume runs the same N)."""
+    from openpick.evals.runner import compare
     from openpick.evals.suite import load_suite
 
+    options_class = compare_options_class()
     if resume:
         from openpick.store.runs import RunStore
 
         prior = RunStore().get(resume)
         suite = suite or prior.suite_path or prior.suite
         models = models or [m.name for m in prior.models]
-        base = RunOptions.model_validate({k: v for k, v in prior.options.items()
-                                          if k in RunOptions.model_fields})
+        base = options_class.model_validate({k: v for k, v in prior.options.items()
+                                             if k in options_class.model_fields})
+        if limit is not None and limit != base.limit:
+            ran = f"with --limit {base.limit}" if base.limit else "without --limit"
+            raise InvalidInput(f"run {prior.id} ran {ran}; resume it without --limit "
+                               "(or start a new run)")
+        limit = base.limit
         options = base.model_copy(update={"use_cache": not no_cache,
                                           **({"concurrency": concurrency} if concurrency else {})})
         resume = prior.id
     else:
-        options = RunOptions(repeats=repeats, seed=seed, use_cache=not no_cache,
-                             concurrency=concurrency, timeout_s=timeout_s,
-                             prices=parse_prices(prices or []),
-                             machine_usd_per_hour=machine_usd_per_hour, judge=judge)
+        options = options_class(repeats=repeats, seed=seed, use_cache=not no_cache,
+                                concurrency=concurrency, timeout_s=timeout_s,
+                                prices=parse_prices(prices or []),
+                                machine_usd_per_hour=machine_usd_per_hour, judge=judge)
     loaded = load_suite(suite or DEMO_SUITE)
+    if limit is not None:
+        loaded = loaded.head(limit)
+    options = options.model_copy(update={"limit": limit, "suite_notes": loaded.notes})
     models = list(models) or loaded.models
     if not models:
         raise InvalidInput("no models: give -m MODEL (repeat it to compare several), "
@@ -306,6 +335,9 @@ def compare_cmd(
                                       "per model × case"),
     summary: Path | None = typer.Option(None, "--summary", help="append a Markdown summary "
                                         "(e.g. \"$GITHUB_STEP_SUMMARY\")"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="run only the first N "
+                                     "cases, in suite order (a quick look; a benchmark's "
+                                     "score is then not comparable)"),
 ) -> None:
     """Run models on a suite; every answer is stored, reruns resume, reports follow."""
     if suite and suite_opt and suite != suite_opt:
@@ -315,7 +347,7 @@ def compare_cmd(
         suite or suite_opt, model, repeats=repeats, seed=seed, no_cache=no_cache,
         resume=resume, quiet=quiet, as_json=as_json, concurrency=concurrency, prices=price,
         machine_usd_per_hour=machine_usd_per_hour, html=html, timeout_s=timeout, judge=judge,
-        ci=ci)
+        ci=ci, limit=limit)
     code = ci.outcome.exit_code if ci.outcome is not None else 0
     if run.status != "finished" or code:
         sys.exit(code or 1)

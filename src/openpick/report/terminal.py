@@ -76,4 +76,6 @@ def render(run: RunInfo, results: list[CaseResult], console: Console | None = No
     console.print(leaderboard(report))
     console.print(verdicts(report))
     console.print(details(report))
+    if run.options.get("suite_notes"):  # what the numbers compare with (benchmarks say)
+        console.print(Text(f"Comparability: {run.options['suite_notes']}"))
     return report

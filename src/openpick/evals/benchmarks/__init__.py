@@ -30,3 +30,7 @@ def load(name: str) -> Suite | None:
     """The benchmark's suite, or None when `name` is no benchmark."""
     fn = BENCHMARKS.get(name)
     return fn() if fn else None
+
+
+# importing a benchmark's module registers it (its data package is read only when it loads)
+from openpick.evals.benchmarks import humaneval  # noqa: E402,F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,13 +144,28 @@ class Suite:
     variants: list[Variant]
     hash: str                      # of the file and its data files, as bytes
     _items: list[SuiteItem]
+    # What its numbers can be compared with (a standard benchmark says whether published
+    # scores are comparable); reports show it. None for native suites: nothing to say.
+    notes: str | None = None
 
     @classmethod
     def of(cls, items: list[SuiteItem], name: str = "suite", *, description: str = "",
-           models: list[str] | None = None) -> Suite:
+           models: list[str] | None = None, notes: str | None = None) -> Suite:
         """A suite built in Python from items (no file)."""
         return cls(name=name, description=description, path=None, models=list(models or []),
-                   variants=[], hash=items_hash(items), _items=list(items))
+                   variants=[], hash=items_hash(items), _items=list(items), notes=notes)
+
+    def head(self, n: int) -> Suite:
+        """The first `n` cases (each with all its variants), in suite order: a different
+        suite (its hash is of these items), whose notes say it is only a part."""
+        ids = self.case_ids
+        if n >= len(ids):
+            return self
+        keep = set(ids[:n])
+        items = [i for i in self._items if i.case_id in keep]
+        notes = self.notes and (f"Only the first {n} of {len(ids)} cases ran (--limit {n}): "
+                                f"NOT comparable with scores over the whole set. {self.notes}")
+        return replace(self, hash=items_hash(items), _items=items, notes=notes)
 
     def items(self, *, variants: list[str] | None = None,
               tags: list[str] | None = None) -> list[SuiteItem]:
