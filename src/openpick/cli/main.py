@@ -30,6 +30,7 @@ from openpick.cli import models as _models  # noqa: E402,F401
 from openpick.cli import openness as _openness  # noqa: E402,F401
 from openpick.cli import recommend as _recommend  # noqa: E402,F401
 from openpick.cli import serve as _serve  # noqa: E402,F401
+from openpick.cli import tune as _tune  # noqa: E402,F401
 from openpick.cli import suite as _suite  # noqa: E402,F401
 from openpick.cli import runs as _runs  # noqa: E402,F401
 

@@ -70,6 +70,8 @@ class TransformersOptions(NativeOptions):
     trust_remote_code: bool = False
     gguf_file: str | None = None
     batch_size: int = Field(16, ge=1, description="most requests decoded together (batch rows)")
+    adapter: str | None = Field(None, description="a PEFT LoRA adapter folder, merged in on load")
+    adapter_sha256: str | None = Field(None, description="the adapter file's sha256, checked")
 
 
 def check_weights(folder: Path, allow_pickle: bool) -> None:
@@ -135,6 +137,8 @@ class TransformersEngine(Engine):
                 self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder), **kw)
                 self.model = AutoModelForCausalLM.from_pretrained(str(self.folder), dtype=dtype,
                                                                   **kw)
+            if o.adapter:
+                self._apply_adapter()
             self.model.to(device).eval()
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise EngineError(f"transformers could not load the model: "
@@ -146,6 +150,26 @@ class TransformersEngine(Engine):
         tok.padding_side = "left"  # decoder-only batching pads on the left
         self.max_len = getattr(self.model.config, "max_position_embeddings", None)
         self._rows = self.options.batch_size if _mergeable(self.model) else 1
+
+    # -- adapters (a model from `openpick tune`) ---------------------------------------------
+    def _apply_adapter(self) -> None:
+        """Merge a LoRA adapter into the loaded weights: the scheduler then runs a plain
+        model at the base's speed. The adapter file must match its recorded sha256."""
+        try:
+            from peft import PeftModel
+        except ImportError:
+            raise missing_extra("peft", "tune") from None
+        from openpick.engines import hashing
+
+        folder = Path(self.options.adapter).expanduser()
+        weights = folder / "adapter_model.safetensors"
+        if not weights.is_file():
+            raise NotFound(f"no adapter_model.safetensors in the adapter folder {folder}")
+        want = self.options.adapter_sha256
+        if want and hashing.file_sha256(weights) != want:
+            raise InvalidInput(f"the adapter's sha256 is not the recorded {want[:12]}…; "
+                               "retrain it", path=str(weights))
+        self.model = PeftModel.from_pretrained(self.model, str(folder)).merge_and_unload()
 
     def identity(self) -> ModelIdentity:
         from openpick.engines import hashing
