@@ -1,6 +1,7 @@
 """Model specs: what a user types after `-m`.
 
-Resolution order: a name from openpick.toml, an embedded model name, a model found in
+Resolution order: a name from openpick.toml, a model made by `openpick tune` (its
+manifest under `<data dir>/tuned/NAME/`), an embedded model name, a model found in
 another tool's store (`ollama/llama3.2:3b`, `hf/org/name`...: engines/discover; only names
 with a store prefix walk that one store), then a URL-like spec
 `ENGINE:TARGET` (`llama-cpp:model.gguf`, `hf:path/to/dir`, `openai:http://host:8000/v1#model`,
@@ -9,6 +10,7 @@ or a preset such as `ollama:llama3.2`), then a bare path (a .gguf file or a mode
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +21,7 @@ from openpick.engines import config, registry
 from openpick.engines.base import Engine
 from openpick.engines.embedded import EMBEDDED
 from openpick.errors import InvalidInput, NotFound
+from openpick.paths import data_dir
 
 # OpenAI-compatible servers people run locally, at their default addresses.
 PRESETS = {
@@ -38,7 +41,7 @@ class ModelSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     record_id: str | None = None
     price: config.Price | None = None
-    source: Literal["config", "embedded", "discovered", "spec", "path"] = "spec"
+    source: Literal["config", "tuned", "embedded", "discovered", "spec", "path"] = "spec"
 
     def resolve_target(self) -> str:
         if self.embedded:
@@ -56,6 +59,8 @@ def parse_spec(text: str) -> ModelSpec:
         e = configured[text]
         return ModelSpec(name=text, engine=registry.canonical(e.engine), target=e.target(),
                          options=e.options, record_id=e.record, price=e.price, source="config")
+    if tuned := _tuned(text):
+        return tuned
     if text in EMBEDDED:
         m = EMBEDDED[text]
         return ModelSpec(name=text, engine=m.engine, embedded=text, record_id=m.record_id,
@@ -82,6 +87,25 @@ def parse_spec(text: str) -> ModelSpec:
     more = f"did you mean {', '.join(hint)}? " if hint else ""
     raise NotFound(f"unknown model {text!r}; {more}see `openpick models local`, or give "
                    f"ENGINE:TARGET (engines: {', '.join(registry.engine_names())})")
+
+
+def _tuned(name: str) -> ModelSpec | None:
+    """A model `openpick tune` made: its manifest's `model` entry (paths in it are relative
+    to the model's folder). The manifest is plain JSON, so engines need not import tune."""
+    if not config.NAME_RE.match(name):
+        return None
+    folder = data_dir() / "tuned" / name
+    try:
+        manifest = json.loads((folder / "tune.json").read_text(encoding="utf-8"))
+        m = manifest["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not a tuned model, or one still training
+    options = dict(m.get("options") or {})
+    if options.get("adapter"):
+        options["adapter"] = str(folder / options["adapter"])
+    return ModelSpec(name=name, engine=m["engine"], embedded=m.get("embedded"),
+                     target=None if m.get("embedded") else str(folder / m["target"]),
+                     options=options, record_id=manifest.get("record_id"), source="tuned")
 
 
 def _expand_user(text: str) -> Path:
