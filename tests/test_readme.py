@@ -17,7 +17,8 @@ show:
 `sh` blocks: each command (a line, `\\` continues it) must exit 0. A catalog listing
 (`models list`, `models search`, `recommend`) is also rerun with `--json` and must list at
 least one model. `python` blocks run as a script; `toml` blocks must load as openpick.toml;
-`yaml` blocks must equal the example file they show.
+`yaml` blocks must equal the example file they show, unless written with `file` (then
+they must load as a suite; `jsonl` files must parse).
 """
 
 from __future__ import annotations
@@ -173,7 +174,14 @@ def test_readme_block(block: Block, workdir):
         print(f"\n{block.id}: not run: {block.arg}")
         return
     if block.directive == "file":
-        (workdir["dir"] / block.arg).write_text(block.text, encoding="utf-8")
+        path = workdir["dir"] / block.arg
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(block.text, encoding="utf-8")
+        if block.lang in ("yaml", "jsonl"):
+            _data_file_block(block, path, workdir)
+        elif block.lang == "toml":
+            _toml_block(block, workdir)
+        return
     if block.lang in ("sh", "bash", "shell"):
         _sh_block(block, workdir)
     elif block.lang == "python":
@@ -214,6 +222,17 @@ def _sh_block(block: Block, work: dict) -> None:
             rows = data if isinstance(data, list) else (
                 data.get("models") or data.get("results") or data.get("recommendations") or [])
             assert rows, f"{block.id}: `{cmd}` lists no model"
+
+
+def _data_file_block(block: Block, path: Path, work: dict) -> None:
+    """A suite (native, promptfoo or lm-eval) must load; a JSONL file must parse."""
+    if block.lang == "jsonl":
+        for n, line in enumerate(block.text.splitlines(), 1):
+            assert isinstance(json.loads(line), dict), f"{block.id}: line {n} is no object"
+        return
+    code = f"import openpick; s = openpick.load_suite({str(path)!r}); assert s.items(), 'no cases'"
+    res = _run(f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}", work)
+    assert res.returncode == 0, f"{block.id}: {block.arg} does not load:\n{res.stderr[-2000:]}"
 
 
 def _toml_block(block: Block, work: dict) -> None:

@@ -59,8 +59,8 @@ test `options.prefix/suffix/transform`, scenarios, redteam, python or JavaScript
 and test generators. Left out with a note: metric names, provider-specific prompt lists,
 per-test provider filters, providers openpick cannot reach.
 
-The suite hash of a converted config covers the config file's bytes, and the items (the
-runner's hash) carry every prompt, test, var and python check read through `file://`.
+The suite hash of a converted config covers the config file's bytes and those of every
+file it read through `file://` (prompts, tests, vars, python checks), as do the items.
 """
 
 from __future__ import annotations
