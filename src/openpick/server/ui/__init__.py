@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from openpick.server.ui import arena, catalog, chat, render, results
+from openpick.server.ui import arena, catalog, chat, compare, render, results
 from openpick.server.ui.state import login
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(login)])
-for _page in (render, catalog, chat, arena, results):
+for _page in (render, catalog, chat, arena, results, compare):
     router.include_router(_page.router, include_in_schema=False)
