@@ -175,6 +175,7 @@
     const link = c.querySelector(".job-results");
     if (job.results_url && job.status !== "queued") {
       link.href = job.results_url;
+      link.textContent = job.status === "running" ? "Results so far →" : "Open results →";
       link.hidden = false;
     }
     const err = c.querySelector(".job-error");
