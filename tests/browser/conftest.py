@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -51,14 +52,16 @@ def server_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("browser-home")
 
 
-@pytest.fixture(scope="session")
-def server(sync_playwright, server_home):
-    """The server's base URL. Its store is server_home/data/openpick.db."""
+@contextmanager
+def running_server(home: Path, script: str, *args: str, cwd: Path | None = None):
+    """A real server (`script` run with its port and `args`) with OPENPICK_HOME=home, until
+    the block ends; yields its base URL once /health answers."""
     port = _free_port()
-    env = {**os.environ, "OPENPICK_HOME": str(server_home), "HF_HUB_OFFLINE": "1"}
-    log = (server_home / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), EVIL], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    env = {**os.environ, "OPENPICK_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(port), *args], env=env,
+                            stdout=log, stderr=subprocess.STDOUT,
+                            cwd=str(cwd) if cwd else None)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -69,15 +72,30 @@ def server(sync_playwright, server_home):
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("the server did not start:\n" + (server_home / "server.log").read_text())
+            pytest.fail("the server did not start:\n" + (home / "server.log").read_text())
         time.sleep(0.1)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def start_server():
+    """running_server, for test modules that start a server of their own."""
+    return running_server
+
+
+@pytest.fixture(scope="session")
+def server(sync_playwright, server_home):
+    """The server's base URL. Its store is server_home/data/openpick.db."""
+    with running_server(server_home, SERVER, EVIL) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,7 @@ openpick.toml and the embedded ones), headless Chromium, from the form to the re
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -40,36 +35,12 @@ SUITE = "name: browser-tiny\ncases:\n" + "".join(
 
 
 @pytest.fixture(scope="module")
-def compare_server(sync_playwright, tmp_path_factory):
+def compare_server(sync_playwright, tmp_path_factory, start_server):
     home = tmp_path_factory.mktemp("compare-home")
     (home / "config").mkdir()
     (home / "config" / "openpick.toml").write_text(TOML)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "OPENPICK_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    log = (home / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, cwd=str(home))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the server did not start:\n" + (home / "server.log").read_text())
-        time.sleep(0.1)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with start_server(home, SERVER, cwd=home) as url:
+        yield url
 
 
 @pytest.fixture
