@@ -148,10 +148,10 @@ def test_results_pages(page, shot, server_home):
     rid = _store_run(server_home / "data" / "openpick.db")
     page.goto("/ui/results")
     page.click(f"a.run-link:has-text('{rid}')")
-    page.wait_for_selector("#leaderboard")
-    page.wait_for_selector("#chart-speed .main-svg")  # plotly.js, served locally, drew it
-    assert page.locator("#case-matrix tbody tr").count() == 2
-    assert page.evaluate("document.querySelectorAll('#case-matrix script').length") == 0
+    page.wait_for_selector("#leaderboard-table")
+    page.wait_for_selector("#chart-speed svg")  # the SVG chart, drawn by the server
+    assert page.locator("#matrix tbody tr").count() == 2
+    assert page.evaluate("document.querySelectorAll('#matrix script').length") == 0
     shot("07-results-run")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from openpick.store.records import RunInfo
-from openpick.report import html
+from openpick.report import charts, html
 
 
 class Page(HTMLParser):
@@ -48,12 +48,11 @@ def test_report_is_one_offline_file(sample, tmp_path):
     path = html.write(*sample, tmp_path)
     assert path == tmp_path / "r1.html" and path.is_file()
     page = parse(path.read_text(encoding="utf-8"))
-    assert page.scripts, "plotly.js and the charts are inline scripts"
+    assert page.scripts, "the matrix filter is an inline script"
     assert all("src" not in s for s in page.scripts), "no script is loaded from anywhere"
     assert page.links == [], "no stylesheet, image or frame is fetched"
-    assert any("Plotly.newPlot" in s for s in page.script_text)
-    js = max(page.script_text, key=len)
-    assert len(js) > 1_000_000, "plotly.js itself is inlined"
+    assert sum(t == "svg" for t, _ in page.tags) == 3, "the charts are inline SVG"
+    assert len(text := path.read_text(encoding="utf-8")) < 300_000 and "plotly" not in text.lower()
 
 
 def test_report_has_leaderboard_charts_heatmap_and_matrix(sample, tmp_path):
@@ -63,8 +62,7 @@ def test_report_has_leaderboard_charts_heatmap_and_matrix(sample, tmp_path):
             "matrix"} <= page.ids
     body = "".join(page.text)
     assert "big-model is better than small-model on this suite" in body
-    assert "Pareto frontier" in "".join(page.script_text)  # the frontier line in a chart
-    assert text.count("plotly-graph-div") == 3
+    assert "Pareto frontier" in body and f'fill="{charts.FRONTIER}"' in text  # ★ on the frontier
     # the matrix: a row per case, a cell per model, outputs and why assertions failed
     rows = [a for t, a in page.tags if t == "tr" and "data-fail" in a]
     assert len(rows) == 24
@@ -97,8 +95,8 @@ def test_report_without_prices_timings_or_tags_explains_missing_charts(sample, t
     run = run.model_copy(update={"models": []})
     text = html.write(run, bare, tmp_path / "bare.html").read_text(encoding="utf-8")
     assert "No cost to plot" in text and "No speed to plot" in text and "no tags" in text
-    assert "<script>" in text  # only the small matrix filter; plotly is not needed
-    assert "Plotly.newPlot" not in text
+    assert "<script>" in text  # only the small matrix filter
+    assert "<svg" not in text  # no empty axes
 
 
 def test_empty_run_renders(tmp_path):

@@ -411,9 +411,9 @@ def test_results_list_and_run_page(client):
     page = client.get(f"/ui/results/{rid}")
     assert page.status_code == 200
     t = page.text
-    assert 'id="leaderboard"' in t and 'id="case-matrix"' in t
+    assert 'id="leaderboard-table"' in t and 'id="matrix"' in t
     assert "<script>x()</script>" not in t and "&lt;script&gt;x()&lt;/script&gt;" in t
-    assert '/ui/static/plotly.min.js' in t and "plotly-graph-div" in t
+    assert '/ui/static/results.js' in t and '<figure class="chart" id="chart-speed"' in t
     # and the model page shows what was measured
     mp = client.get("/ui/models/HuggingFaceTB/SmolLM2-135M-Instruct").text
     assert rid in mp

@@ -126,6 +126,23 @@ def error_grade(reason: str) -> Grade:
         AssertionResult(type="grading", passed=False, score=0.0, reason=reason)])
 
 
+# An answer the engine cut at max_tokens (finish_reason "length") is graded as it stands,
+# but its grade says so: a note of weight 0 after the checks (it changes neither score nor
+# pass/fail), which the reports show as a "truncated" badge. A judge is told in its prompt.
+TRUNCATED = "truncated"
+
+
+def note_truncation(grade: Grade, finish_reason: str | None) -> Grade:
+    """The grade with a "truncated" note appended when the answer was cut at max_tokens."""
+    if finish_reason != "length":
+        return grade
+    note = AssertionResult(type=TRUNCATED, passed=True, score=1.0, weight=0.0,
+                           reason="the answer was cut at max_tokens (finish_reason length): "
+                                  "the checks graded the cut text",
+                           detail={"finish_reason": "length"})
+    return grade.model_copy(update={"assertions": [*grade.assertions, note]})
+
+
 # -- models ------------------------------------------------------------------------------
 @dataclass
 class _Model:
@@ -534,9 +551,10 @@ class Runner:
         context = {"case": item.case_dict(), "result": res, "cost_usd": case_cost(m.info, res),
                    "judge": judge}
         try:
-            return self.grader(item, res.text, context)
+            grade = self.grader(item, res.text, context)
         except Exception as e:  # noqa: BLE001 - a broken check fails its case, not the run
-            return error_grade(f"grading failed: {_error_text(e)}")
+            grade = error_grade(f"grading failed: {_error_text(e)}")
+        return note_truncation(grade, res.finish_reason)
 
     # -- judge --------------------------------------------------------------------------
     judge_model: str | None = None

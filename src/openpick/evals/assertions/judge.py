@@ -27,13 +27,17 @@ PROMPT = """You are grading an AI assistant's answer against a rubric.
 
 [Assistant's answer]
 {output}
-
+{note}
 [Rubric]
 {rubric}
 
 Think briefly about whether the answer meets the rubric. Then end with one line of the form
 SCORE: N
 where N is an integer from 0 (does not meet the rubric at all) to 10 (fully meets it)."""
+
+TRUNCATED_NOTE = """[Note]
+The answer above was truncated: it was cut off at the token limit (max_tokens) before the
+assistant finished. Grade only what is there; do not assume what the missing part says."""
 
 _SCORE = re.compile(r"\bscore\b\s*[:=]?\s*\**\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+)|out of\s*(\d+))?",
                     re.IGNORECASE)
@@ -88,7 +92,9 @@ def _prepare(a: Assertion, base_dir: Path | None) -> Assertion:
 def judge(a: Assertion, output: str, ctx: GradeContext) -> Outcome:
     if ctx.judge is None:
         return Outcome(False, "no judge model was given (openpick compare --judge MODEL)")
-    prompt = PROMPT.format(task=_task(ctx.case), output=output, rubric=a.value)
+    # an answer the engine stopped at max_tokens is said to be cut, so it is not read as finished
+    note = f"\n{TRUNCATED_NOTE}\n" if ctx.finish_reason == "length" else ""
+    prompt = PROMPT.format(task=_task(ctx.case), output=output, rubric=a.value, note=note)
     reply = ctx.judge(prompt)
     score = parse_score(reply)
     detail = {"reasoning": reply, "model": a.options.get("model")}

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 router = APIRouter()
@@ -49,7 +49,9 @@ def _env() -> Environment:
     from openpick.catalog.memory import human_bytes, human_params
     from openpick.report import interval, money, mof, pct, rate, seconds
 
-    env = Environment(loader=PackageLoader("openpick.server", "templates"),
+    # the report's templates too: the run page renders the same results view as the report
+    env = Environment(loader=ChoiceLoader([PackageLoader("openpick.server", "templates"),
+                                           PackageLoader("openpick.report", "templates")]),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(markdown=render_markdown, params=human_params, bytes=human_bytes,
@@ -94,6 +96,9 @@ _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=ut
 @lru_cache(maxsize=1)
 def _static_files() -> dict[str, tuple[Path, str]]:
     files = {p.name: (p, _TYPES[p.suffix]) for p in _STATIC_DIR.iterdir() if p.suffix in _TYPES}
+    view = resources.files("openpick.report") / "templates"  # the results view's own files
+    files["results.css"] = (Path(str(view / "results.css")), _TYPES[".css"])
+    files["results.js"] = (Path(str(view / "results.js")), _TYPES[".js"])
     plotly_js = resources.files("plotly") / "package_data" / "plotly.min.js"
     if plotly_js.is_file():
         files["plotly.min.js"] = (Path(str(plotly_js)), _TYPES[".js"])

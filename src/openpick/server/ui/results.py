@@ -1,10 +1,14 @@
-"""The results pages: stored runs, and one run's leaderboard, charts and case matrix."""
+"""The results pages: stored runs, and one run in the results view.
+
+A run's page is the same view as the offline HTML report (one template,
+report/templates/results_view.html.j2, filled by openpick.report.html.view_context): the
+leaderboard, the paired verdicts, the SVG charts and the full case × model matrix with
+each check's reason and the filters."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 
 from openpick.errors import OpenpickError
 from openpick.server.ui.render import error_page, page
@@ -31,25 +35,17 @@ def results_page(request: Request):
 
 @router.get("/ui/results/{run_ref}", response_class=HTMLResponse)
 def run_page(request: Request, run_ref: str):
+    """One run in the results view the offline report shows (report/html.py builds both)."""
     try:
         store = _runs_store()
         run = store.get(run_ref)
         results = store.results(run.id)
     except OpenpickError as e:
         return error_page(request, 404, str(e))
-    report, charts, rows, note = None, {}, [], None
     try:
-        from openpick.evals.summary import summarize
-        from openpick.report import charts as charts_mod
-        from openpick.report.html import matrix
-
-        report = summarize(run, results)
-        figs = {"cost": charts_mod.quality_vs_cost(report), "speed": charts_mod.quality_vs_speed(report),
-                "tags": charts_mod.tag_heatmap(report)}
-        # Plotly's own output: its JSON escapes "<", ">" and "/" in every string it embeds.
-        charts = {k: Markup(charts_mod.to_div(f)) for k, f in figs.items() if f is not None}
-        rows = matrix(report, results) if results else []
+        from openpick.report.html import view_context
     except ImportError as e:
-        note = f"the summary needs a module that is not installed yet ({e.name})"
-    return page(request, "run.html", nav="results", run=run, report=report, charts=charts,
-                rows=rows, n_results=len(results), note=note)
+        return page(request, "run.html", nav="results", run=run, report=None, n_results=len(results),
+                    note=f"the summary needs a module that is not installed yet ({e.name})")
+    return page(request, "run.html", nav="results", ui=True, note=None,
+                **view_context(run, results))
