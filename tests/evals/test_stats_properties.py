@@ -181,3 +181,74 @@ def test_bradley_terry_ignores_the_order_of_the_names_given(votes, names):
     b = bradley_terry(votes, names=sorted(names), bootstrap=10, seed=0)
     assert a == b
     assert len(a) == 4 and math.isclose(sum(r.rating for r in a) / 4, 1000.0, abs_tol=1e-6)
+
+
+# ----------------------------------------------------------------------------- honest ratings
+
+ONE_VOTE_MAX_GAP = 125.0    # Elo points: one win under the N(0, 1) prior moves ratings ~117 apart
+
+
+@PROPS
+@given(st.lists(vote, min_size=1, max_size=25))
+def test_bradley_terry_interval_is_never_zero_width_with_a_vote(votes):
+    ratings = bradley_terry(votes)
+    assert len(ratings) >= 2
+    for r in ratings:
+        assert r.low < r.rating < r.high
+        assert r.high - r.low > 10.0     # at most 25 votes: nowhere near certainty
+
+
+@PROPS
+@given(vote)
+def test_one_vote_never_gives_a_large_gap(v):
+    ratings = bradley_terry([v])
+    gap = ratings[0].rating - ratings[-1].rating
+    assert 0.0 <= gap <= ONE_VOTE_MAX_GAP
+    # and the two intervals overlap: one vote cannot tell two models apart
+    assert ratings[-1].high > ratings[0].low
+
+
+@PROPS
+@given(st.lists(vote, min_size=1, max_size=15), st.integers(2, 4))
+def test_bradley_terry_intervals_shrink_as_the_same_votes_repeat(votes, times):
+    once = {r.name: r.high - r.low for r in bradley_terry(votes)}
+    more = {r.name: r.high - r.low for r in bradley_terry(votes * times)}
+    for m, width in once.items():
+        assert more[m] < width + 1e-9
+
+
+@PROPS
+@given(st.lists(vote, min_size=1, max_size=15))
+def test_bradley_terry_bootstrap_never_narrows_the_laplace_interval(votes):
+    laplace = {r.name: r for r in bradley_terry(votes)}
+    both = bradley_terry(votes, bootstrap=20, seed=1)
+    for r in both:
+        assert math.isclose(r.rating, laplace[r.name].rating, abs_tol=1e-9)
+        assert r.low <= laplace[r.name].low + 1e-9 and r.high >= laplace[r.name].high - 1e-9
+
+
+@PROPS
+@given(st.lists(st.tuples(vote, st.floats(-1, 1), st.floats(-1, 1)), min_size=1, max_size=20)
+       .flatmap(lambda vs: st.tuples(st.just(vs), st.permutations(vs),
+                                     st.lists(st.booleans(), min_size=len(vs), max_size=len(vs)))))
+def test_style_controlled_fit_ignores_order_and_side(data):
+    """With covariates (a's minus b's style), writing a vote from the other side negates them."""
+    from openpick.evals.stats import bradley_terry_fit
+
+    rows, shuffled, flips = data
+
+    def fit(rs, fl):
+        comps, xs = [], []
+        for ((a, b, o), x1, x2), f in zip(rs, fl):
+            comps.append((b, a, 1.0 - o) if f else (a, b, o))
+            xs.append([-x1, -x2] if f else [x1, x2])
+        return bradley_terry_fit(comps, covariates=xs, covariate_names=["length", "bold"])
+
+    first, again = fit(rows, [False] * len(rows)), fit(shuffled, flips)
+    for r, s in zip(first.ratings, again.ratings):
+        assert r.name == s.name and math.isclose(r.rating, s.rating, abs_tol=1e-7)
+        assert math.isclose(r.high - r.low, s.high - s.low, abs_tol=1e-7)
+        assert r.high - r.low > 0
+    for c, d in zip(first.coefficients, again.coefficients):
+        assert c.name == d.name and math.isclose(c.value, d.value, abs_tol=1e-9)
+        assert c.low < c.value < c.high
