@@ -347,7 +347,7 @@ def test_arena_vote_reveals_and_ratings_change(client):
     client.post(f"/ui/api/arena/battles/{battle(client)}/vote", json={"winner": "tie"})
     page = client.get("/ui/arena/ratings").text
     assert "2 votes" in page
-    rows = re.findall(r'<td class="model">([^<]+)</td>\s*<td class="rating">([^<]+)</td>', page)
+    rows = re.findall(r'<td class="model">([^<]+)</td>\s*<td class="rating">\s*([^<\s]+)', page)
     assert {m for m, _ in rows} == {"echo", "parrot"}
     assert all(v.strip() != "–" for _, v in rows)
     assert rows[0][0] == body["model_a"]  # the winner of the decided battle ranks first

@@ -1,5 +1,5 @@
 """The arena pages: a blind A/B battle (the names stay on the server until the vote) and
-the ratings (Bradley-Terry, server/arena.py)."""
+the ratings (Bradley-Terry with a prior, optionally style-controlled: server/arena.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from openpick.engines.base import Request as GenRequest
 from openpick.errors import InvalidInput, NotFound, OpenpickError
 from openpick.server.arena import ratings
 from openpick.server.ui.render import page
-from openpick.server.ui.state import (MAX_MESSAGE_CHARS, GenSettings, check_model,
-                                      max_tokens_cap, offered_models, run, ui_error)
+from openpick.server.ui.state import (MAX_MESSAGE_CHARS, GenSettings, ask_defaults,
+                                      check_model, max_tokens_cap, offered_models, run, ui_error)
 from openpick.server.ui.stream import Generation
 from openpick.store.arena import ArenaStore, Winner
 from openpick.store.db import connect
@@ -24,7 +24,7 @@ router = APIRouter()
 @router.get("/ui/arena", response_class=HTMLResponse)
 def arena_page(request: Request):
     return page(request, "arena.html", nav="arena", models=offered_models(request),
-                cap=max_tokens_cap(request))
+                cap=max_tokens_cap(request), defaults=ask_defaults())
 
 
 class BattleIn(GenSettings):
@@ -84,7 +84,7 @@ def arena_vote(bid: str, body: VoteIn):
 
 
 @router.get("/ui/arena/ratings", response_class=HTMLResponse)
-def ratings_page(request: Request):
-    r = ratings(ArenaStore().voted())
+def ratings_page(request: Request, style: bool = False):
+    r = ratings(ArenaStore().voted(), style=style)
     names = [m.model for m in r.models]
     return page(request, "ratings.html", nav="ratings", r=r, names=names)

@@ -106,13 +106,27 @@ def ui_error(e: Exception) -> JSONResponse:
     return JSONResponse({"error": {"message": str(e), "type": type(e).__name__}}, status_code=status)
 
 
-class GenSettings(BaseModel):
-    """The chat's and arena's settings: Sampling's parameters and bounds, the UI's defaults."""
+# `openpick ask`'s system prompt (cli/ask.py's DEFAULT_SYSTEM; the server may not import the
+# CLI, so a test checks the two are equal). The sampling defaults are Sampling's, which `ask`
+# uses too: the chat page answers a question as `ask` does unless the user changes a setting.
+DEFAULT_SYSTEM = "You are a helpful assistant."
+_SAMPLING_DEFAULTS = {k: Sampling.model_fields[k].default
+                      for k in ("max_tokens", "temperature", "top_p", "seed")}
 
-    max_tokens: MaxTokens = 256
-    temperature: Temperature = 0.7
-    top_p: TopP = 1.0
-    seed: Seed = None
+
+def ask_defaults() -> dict:
+    """The generation defaults the chat and arena pages show and start with (as `ask`)."""
+    return {"system": DEFAULT_SYSTEM, **_SAMPLING_DEFAULTS,
+            "template": "the model's own chat template (as `openpick ask` without --raw)"}
+
+
+class GenSettings(BaseModel):
+    """The chat's and arena's settings: Sampling's parameters, bounds and defaults."""
+
+    max_tokens: MaxTokens = _SAMPLING_DEFAULTS["max_tokens"]
+    temperature: Temperature = _SAMPLING_DEFAULTS["temperature"]
+    top_p: TopP = _SAMPLING_DEFAULTS["top_p"]
+    seed: Seed = _SAMPLING_DEFAULTS["seed"]
 
     def sampling(self, cap: int) -> Sampling:
         """As the engine's Sampling, under the server's max_tokens cap."""
