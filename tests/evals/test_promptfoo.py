@@ -4,6 +4,7 @@ hand-written configs for every mapped field, and the errors for what openpick ca
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,14 +31,36 @@ SUPPORTED = [
     ("python-assert/promptfooconfig-external.yaml", 5, ["v1"],
      ["openai:https://api.openai.com/v1#gpt-4.1-mini"]),
     ("csv-metadata/promptfooconfig.yaml", 3, ["v1"], ["openai:https://api.openai.com/v1#gpt-4.1"]),
+    ("simple-csv/promptfooconfig.yaml", 8, ["prompts-1", "prompts-2"],
+     ["openai:https://api.openai.com/v1#gpt-3.5-turbo"]),
+    ("simple-cli/promptfooconfig.yaml", 8, ["v1", "v2"],
+     ["openai:https://api.openai.com/v1#gpt-5"]),
+    ("phi-vs-llama/promptfooconfig.yaml", 16, ["v1"], ["ollama:llama3", "ollama:phi3"]),
+    ("gpt-4o-vs-4o-mini/promptfooconfig.yaml", 15, ["v1"],
+     ["openai:https://api.openai.com/v1#gpt-5", "openai:https://api.openai.com/v1#gpt-5-mini"]),
+    ("groq/promptfooconfig.yaml", 4, ["v1", "v2"], []),
+    ("mistral-llama-comparison/promptfooconfig.yaml", 16, ["mistral_prompt", "llama_prompt"], []),
 ]
+# these use javascript assertions: they load where Node.js is installed
+NODE = [
+    ("eval-self-grading/promptfooconfig.yaml", 4, ["prompts-1", "prompts-2"],
+     ["openai:https://api.openai.com/v1#gpt-5.2"]),
+    ("simple-test/promptfooconfig.yaml", 10, ["prompts-1", "prompts-2"],
+     ["openai:https://api.openai.com/v1#gpt-4.1-mini"]),
+    ("javascript-assert-external/promptfooconfig.yaml", 4, ["v1"],
+     ["openai:https://api.openai.com/v1#gpt-4o"]),
+    ("claude-vs-gpt/promptfooconfig.yaml", 15, ["prompt"],
+     ["openai:https://api.openai.com/v1#gpt-4o"]),
+]
+if shutil.which("node"):
+    SUPPORTED += NODE
+else:
+    print("Node.js is not installed: the examples with javascript assertions are checked for "
+          "their error only")
 # (config, line, words the error must say)
 UNSUPPORTED = [
-    ("eval-self-grading/promptfooconfig.yaml", 12, ["javascript", "use python"]),
-    ("simple-test/promptfooconfig.yaml", 32, ["javascript", "use python"]),
-    ("json-output/promptfooconfig.yaml", 14, ["javascript", "use python"]),
+    ("json-output/promptfooconfig.yaml", 22, ["transform", "python"]),
     ("llama-cpp/promptfooconfig.yaml", 28, ["answer-relevance", "llm-rubric"]),
-    ("simple-csv/promptfooconfig.yaml", 2, ["load", "separate vars"]),
 ]
 
 
@@ -196,12 +219,12 @@ def test_bad_configs_name_file_and_line(tmp_path, text, line, words):
 
 
 def test_errors_in_test_files_name_that_file(tmp_path):
-    (tmp_path / "t.csv").write_text("x,__expected\n1,fn:output.length > 1\n")
+    (tmp_path / "t.csv").write_text("x,__expected\n1,webhook:http://127.0.0.1:1/check\n")
     p = write(tmp_path, "prompts: ['{{x}}']\ntests: file://t.csv\n")
     with pytest.raises(InvalidInput) as e:
         load_suite(p)
     assert e.value.path == str(tmp_path / "t.csv") and e.value.line == 2
-    assert "javascript" in str(e.value)
+    assert "webhook" in str(e.value)
 
 
 def test_detection_by_keys():
@@ -242,3 +265,79 @@ def test_a_missing_var_in_a_test_file_points_at_the_configs_tests_line(tmp_path)
     with pytest.raises(InvalidInput) as e:
         load_suite(p)
     assert (e.value.path, e.value.line) == (str(p), 3) and "missing var" in str(e.value)
+
+
+JS = """prompts: ['Say {{word}}']
+tests:
+  - vars: {word: [hi, yo]}
+    assert:
+      - type: javascript
+        value: output.includes('{{word}}') && context.vars.word.length === 2
+      - type: javascript
+        value: "const n = output.length; n / 10"
+        threshold: 0.5
+      - type: javascript
+        value: |
+          if (output.startsWith('x')) throw new Error('starts with x');
+          return {pass: false, score: 0.9, reason: 'told ' + context.config.who};
+        config: {who: me}
+      - type: not-javascript
+        value: file://check.js:isLong
+      - type: python
+        value: "{'pass': True, 'score': 0.2, 'reason': 'low'}"
+        threshold: 0.5
+      - type: python
+        value: "'{{word}}' in output"
+"""
+
+
+def need_node():
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed (no `node` on PATH)")
+
+
+def test_javascript_and_python_checks_follow_promptfoo_semantics(tmp_path):
+    need_node()
+    (tmp_path / "check.js").write_text("module.exports.isLong = (output) => output.length > 20;\n")
+    items = load_suite(write(tmp_path, JS)).items()
+    assert [i.vars["word"] for i in items] == ["hi", "yo"]
+    got = items[0].grade("Say hi", items[0].context()).assertions
+    assert got[0].passed and got[0].reason == "JavaScript returned true"  # {{word}} rendered
+    assert got[1].passed and abs(got[1].score - 0.6) < 1e-9               # 6 chars / 10 >= 0.5
+    assert not got[2].passed and got[2].reason == "told me" and got[2].score == 0.9
+    assert got[3].passed                                                   # not longer than 20
+    assert not got[4].passed and "less than threshold 0.5: low" in got[4].reason
+    assert got[5].passed
+    assert not items[1].grade("Say hi", items[1].context()).assertions[5].passed  # 'yo'
+    thrown = items[0].grade("x", items[0].context()).assertions[2]
+    assert not thrown.passed and "starts with x" in thrown.reason
+
+
+def test_javascript_without_node_is_rejected_before_any_model_runs(tmp_path, monkeypatch):
+    p = write(tmp_path, JS)
+    monkeypatch.setenv("PATH", str(tmp_path))     # a PATH without node
+    with pytest.raises(InvalidInput) as e:
+        load_suite(p)
+    assert (e.value.path, e.value.line) == (str(p), 5), str(e.value)
+    assert "(javascript)" in str(e.value) and "install Node.js" in str(e.value)
+    assert "python" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_the_load_filter_reads_a_json_var():
+    items = load_suite(FIX / "simple-csv/promptfooconfig.yaml").items()
+    first = items[0].messages[-1]["content"]
+    assert "- Tone: formal\n- Length: brief" in first
+    other = items[1].messages[-1]["content"]
+    assert '{"tone":"formal","length":"brief"}' in other   # the var itself stays text
+
+
+def test_path_like_prompts_and_request_shaped_chats(tmp_path):
+    items = load_suite(FIX / "mistral-llama-comparison/promptfooconfig.yaml").items()
+    assert items[0].messages[-1]["content"] == "<s>[INST]hello world[/INST]\n"
+    claude = load_suite(FIX / "claude-vs-gpt/promptfooconfig.yaml").items() \
+        if shutil.which("node") else None
+    if claude is not None:
+        assert claude[0].messages[0] == {"role": "system", "content": "Be concise"}
+        assert claude[0].messages[1]["content"].startswith("Answer this riddle:\nI speak")
+    p = write(tmp_path, "prompts: ['Is 1/2 a half?']\ntests: [{vars: {}}]\n")
+    assert load_suite(p).items()[0].messages[-1]["content"] == "Is 1/2 a half?"

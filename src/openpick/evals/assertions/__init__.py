@@ -7,6 +7,7 @@
     number  number (within a tolerance)
     choice  choice (a multiple-choice letter)
     python  python (a user function check(output, case) -> bool | float)
+    javascript  javascript (promptfoo's: an expression, body or file run by Node.js)
     code    code (run the case's tests against the extracted code, sandboxed)
     similar similar (embedding cosine, offline MiniLM)
     judge   judge (a rubric graded by a model the runner injects)
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 
 # importing the family modules registers their checks
 from openpick.evals.assertions import (  # noqa: F401
-    choice, code, json, judge, measure, number, perf, python, similar, text,
+    choice, code, javascript, json, judge, measure, number, perf, python, similar, text,
 )
 from openpick.evals.assertions.base import (
     REGISTRY,

@@ -78,7 +78,7 @@ import yaml
 
 from openpick.errors import InvalidInput
 from openpick.evals import assertions as A
-from openpick.evals.suite import formats
+from openpick.evals.suite import formats, templating
 from openpick.evals.suite import promptfoo_asserts as PA
 from openpick.evals.suite.promptfoo_providers import ProviderMap
 from openpick.evals.suite.yamllines import LineDict, YamlError, line_of, load
@@ -113,6 +113,7 @@ class Converter:
         self.notes: list[str] = []
         self.files: list[str] = []          # every file read through file://
         self.cases: list[LineDict] = []
+        self.loaded: set[str] = set()       # vars the prompts parse with `| load`
 
     # -- errors, notes, files ------------------------------------------------------------
     def fail(self, msg: str, node: Any = None, key: Any = None, *, where: str | None = None,
@@ -286,12 +287,28 @@ class Converter:
             p = p["id"]
         if not isinstance(p, str):
             self.fail("each prompt is a string, a file:// path or {id, label, raw}", line=line)
+        if not p.startswith("file://") and self._names_files(p):
+            p = "file://" + p    # promptfoo reads a path-like prompt that names files
         if not p.startswith("file://"):
             return [(p, label)]
         out: list[tuple[Any, str | None]] = []
         for path in self._prompt_paths(p, line):
             out += self.prompt_file(path, label, line)
         return out
+
+    def _names_files(self, text: str) -> bool:
+        """promptfoo's older form: a prompt without file:// that looks like a path (one line
+        with a / or \\ or *, or a file suffix) is read as a file; here only when it names an
+        existing file, so a prompt that merely contains a slash stays text."""
+        t = text.strip()
+        if "\n" in t or not re.search(r"[/\\*]|\.\w{2,5}$", t):
+            return False
+        try:
+            if any(c in t for c in "*?["):
+                return any(p.is_file() for p in self.base_dir.glob(t))
+            return PA.resolve(t, self.base_dir).is_file()
+        except (OSError, ValueError, NotImplementedError):
+            return False
 
     def _prompt_paths(self, ref: str, line: int | None) -> list[Path]:
         name = ref.removeprefix("file://")
@@ -332,18 +349,26 @@ class Converter:
         if isinstance(body, str):
             chat = _as_chat(body)
             if chat is None:
-                return _ld({"id": vid, "template": nunjucks(body)}, line)
+                return _ld({"id": vid, "template": nunjucks(body, self.loaded)}, line)
             body = chat
+        if isinstance(body, Mapping) and isinstance(body.get("messages"), list) and \
+                set(body) <= {"messages", "system"}:
+            # a request body's shape ({system, messages}, as Anthropic's API takes it)
+            system = body.get("system")
+            body = ([{"role": "system", "content": system}] if system else []) + \
+                body["messages"]
         if isinstance(body, list) and body and all(
                 isinstance(m, Mapping) and set(m) >= {"role", "content"} for m in body):
             msgs = []
             for m in body:
+                m = {**m, "content": _text_parts(m["content"])}
                 if m["role"] not in ("system", "user", "assistant") or not isinstance(
                         m["content"], str):
                     self.fail(f"prompt {vid}: chat messages need role system, user or assistant "
                               "and text content (images and tool calls are not supported)",
                               line=line)
-                msgs.append({"role": m["role"], "content": nunjucks(m["content"])})
+                msgs.append({"role": m["role"], "content": nunjucks(m["content"],
+                                                                    self.loaded)})
             return _ld({"id": vid, "messages": msgs}, line)
         self.fail(f"prompt {vid}: expected text or a chat list of {{role, content}}", line=line)
 
@@ -465,19 +490,28 @@ class Converter:
                 self.fail(f"{name} must be a mapping", t, "vars", where=where)
         variables = {**self.load_vars(base_vars, self.where), **self.load_vars(own_vars, where)}
         judge = self.provider_map.judge((t.get("options") or {}), t) or self.judge
-        asserts = self.assertions(t, where, judge=judge, csv_row=csv_row) \
-            if t.get("assert") else []
         combos = _cartesian(variables)
         disable = (t.get("options") or {}).get("disableVarExpansion")
         if disable:
             combos = [variables]
+        combos = [self.load_json(c, t, where) for c in combos]
+        # promptfoo renders {{vars}} into inline python and javascript code: per combination
+        per_combo = _templated_code(t.get("assert"))
+        asserts = self.assertions(t, where, judge=judge, csv_row=csv_row) \
+            if t.get("assert") and not per_combo else []
         # later errors (a missing var) are the expander's, which names the config file: a
         # test read from another file points at the config's `tests:` line
         line = getattr(t, "line", None) if where == self.where else line_of(self.doc, "tests")
+        written = t
         if where != self.where:
             t = _ld(dict(t), line)
             asserts = [_ld(dict(a), line) for a in asserts]
         for k, combo in enumerate(combos):
+            if per_combo:
+                asserts = self.assertions(written, where, judge=judge, csv_row=csv_row,
+                                          variables=combo)
+                if where != self.where:
+                    asserts = [_ld(dict(a), line) for a in asserts]
             case = _ld({"id": cid if len(combos) == 1 else f"{cid}.{k + 1}"}, line)
             if isinstance(t.get("description"), str):
                 case["description"] = t["description"]
@@ -491,6 +525,22 @@ class Converter:
                 case["assert"] = asserts
                 case.key_lines["assert"] = line_of(t, "assert") or line
             self.cases.append(case)
+
+    def load_json(self, combo: dict[str, Any], t: Mapping, where: str) -> dict[str, Any]:
+        """The vars the prompts read with `| load`, parsed (promptfoo's filter is JSON.parse)."""
+        out = dict(combo)
+        for name in sorted(self.loaded):
+            if name not in combo:
+                continue
+            value = combo[name]
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError as e:
+                    self.fail(f"var {name}: the prompts parse it with `| load`, but it is not "
+                              f"JSON: {e}", t, "vars", where=where)
+            out[name + LOADED] = value
+        return out
 
     def load_vars(self, vs: Mapping, where: str) -> dict[str, Any]:
         out = {}
@@ -506,7 +556,7 @@ class Converter:
         return out
 
     def assertions(self, t: Mapping, where: str, judge: str | None = None,
-                   csv_row: bool = False) -> list[LineDict]:
+                   csv_row: bool = False, variables: dict | None = None) -> list[LineDict]:
         raw = t.get("assert")
         if not isinstance(raw, list):
             self.fail("assert must be a list of assertions", t, "assert", where=where)
@@ -524,7 +574,9 @@ class Converter:
                                     read_text=lambda ref: self.read_one(ref, a, "value")[1],
                                     read_data=lambda ref: self.parse_data(
                                         *self.read_one(ref, a, "value"), a, "value"),
-                                    note=self.note, csv_threshold=csv_row)
+                                    note=self.note, csv_threshold=csv_row,
+                                    render=None if variables is None else
+                                    lambda code: _render(code, variables))
                 A.parse_assertion(native)
             except ValueError as e:
                 kind = a.get("type", "?")
@@ -548,17 +600,50 @@ class Converter:
         return node
 
 
-_UNKNOWN_FILTERS = ("load",)
+LOADED = "__load"    # `x | load` reads the var x + LOADED, which holds x parsed as JSON
+_LOAD = re.compile(r"\b([A-Za-z_]\w*)\s*\|\s*load\b")
 
 
-def nunjucks(text: str) -> str:
+def nunjucks(text: str, loaded: set[str] | None = None) -> str:
     """promptfoo's Nunjucks as Jinja: the syntax is shared; `dump` is Jinja's `tojson`.
-    promptfoo's own filters (`load`) have no Jinja equivalent: an error."""
-    for name in _UNKNOWN_FILTERS:
-        if re.search(r"\|\s*" + name + r"\b", text):
-            raise PA.Unsupported(f"the Nunjucks filter '{name}' is promptfoo's own; give the "
-                                 "parsed fields as separate vars")
+    promptfoo's own `load` filter (JSON.parse) on a var becomes a var of the parsed value,
+    which the converter adds to each case (the names go into `loaded`)."""
+    if loaded is not None:
+        def parsed(m: re.Match) -> str:
+            loaded.add(m.group(1))
+            return m.group(1) + LOADED
+        text = _LOAD.sub(parsed, text)
+    if re.search(r"\|\s*load\b", text):
+        raise PA.Unsupported("the Nunjucks filter 'load' is promptfoo's own; openpick maps it "
+                             "on a var only (`{{ (var | load).field }}`); give the parsed "
+                             "fields as separate vars")
     return re.sub(r"\|\s*dump\b", "| tojson", text)
+
+
+def _templated_code(raw: Any) -> bool:
+    """Whether a test's assertions hold inline python or javascript with {{vars}}."""
+    return isinstance(raw, list) and any(
+        isinstance(a, Mapping) and str(a.get("type", "")).removeprefix("not-")
+        in ("python", "javascript") and isinstance(a.get("value"), str)
+        and not a["value"].startswith("file://") and templating.is_template(a["value"])
+        for a in raw)
+
+
+def _render(code: str, variables: Mapping[str, Any]) -> str:
+    try:
+        return templating.render(nunjucks(code), variables)
+    except templating.TemplateProblem as e:
+        raise ValueError(str(e)) from None
+
+
+def _text_parts(content: Any) -> Any:
+    """Message content given as parts: text parts ({type: text, text}) joined; anything
+    else (images, tool results) is left as it is, which the caller rejects."""
+    if isinstance(content, list) and content and all(
+            isinstance(c, Mapping) and c.get("type") == "text" and isinstance(c.get("text"), str)
+            for c in content):
+        return "\n".join(c["text"] for c in content)
+    return content
 
 
 def _as_chat(text: str) -> list | None:

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openpick.evals.assertions import javascript as js
+from openpick.evals.suite.templating import is_template
+
 
 class Unsupported(ValueError):
     """A promptfoo feature openpick cannot run; the message says what to use instead."""
@@ -27,7 +30,6 @@ LISTS = ("contains-any", "contains-all", "icontains-any", "icontains-all")
 
 # what to use instead of the types openpick cannot run
 INSTEAD = {
-    "javascript": "use python (an expression over output and context)",
     "ruby": "use python",
     "webhook": "use python",
     "moderation": "no openpick equivalent; drop it, or use python or llm-rubric",
@@ -76,12 +78,15 @@ _UNSUPPORTED_KEYS = {
 
 def convert(raw: Mapping[str, Any], *, judge_spec: Callable[[Any], str | None],
             read_text: Callable[[str], str], read_data: Callable[[str], Any],
-            note: Callable[[str], None], csv_threshold: bool = False) -> dict[str, Any]:
+            note: Callable[[str], None], csv_threshold: bool = False,
+            render: Callable[[str], str] | None = None) -> dict[str, Any]:
     """One promptfoo assertion → one native assertion mapping.
 
     `judge_spec` maps a promptfoo grading provider onto a model spec (None: the runner's
     judge); `read_text`/`read_data` read `file://` values (text; parsed JSON or YAML);
-    `csv_threshold` applies promptfoo's CSV default of 0.8 to `similar`."""
+    `csv_threshold` applies promptfoo's CSV default of 0.8 to `similar`; `render` renders
+    the `{{vars}}` of inline python and javascript code, as promptfoo does before running
+    it (None: no vars known here, and a template in such code is an error)."""
     for key, why in _UNSUPPORTED_KEYS.items():
         if key in raw:
             raise Unsupported(f"'{key}' is not supported ({why})")
@@ -98,7 +103,14 @@ def convert(raw: Mapping[str, Any], *, judge_spec: Callable[[Any], str | None],
         raise Unsupported(f"promptfoo assertion type '{kind}' is not supported; {INSTEAD[base]}")
     value = raw.get("value")
     threshold = raw.get("threshold")
-    if isinstance(value, str) and value.startswith("file://") and base != "python":
+    if base in ("python", "javascript") and isinstance(value, str) \
+            and not value.startswith("file://") and is_template(value):
+        if render is None:
+            raise Unsupported(f"{{{{vars}}}} in a defaultTest {base} value are not supported; "
+                              "move the assertion into the tests, or read context['vars']")
+        value = render(value)
+    if isinstance(value, str) and value.startswith("file://") and base not in ("python",
+                                                                              "javascript"):
         value = read_data(value) if base in ("is-json", "contains-json") else read_text(value)
     if "metric" in raw:
         note(f"assertion metric names ({raw['metric']!r}) are not kept: openpick scores "
@@ -175,12 +187,29 @@ def _python(base, value, threshold, raw, env):
     if not isinstance(value, str) or not value.strip():
         raise ValueError("python needs a value: an expression, a function body or file://x.py")
     config = _plain(raw.get("config")) if raw.get("config") else None
+    if threshold is not None:
+        _num(threshold, "python threshold")
     if value.startswith("file://"):
-        code = _from_file(value, env.read_text, config)
+        code = _from_file(value, env.read_text, config, threshold)
     else:
-        code = python_check(value, config)
+        code = python_check(value, config, threshold)
     # promptfoo passes a number above 0 (or at its threshold); openpick's default is 0.5
     return {"python": code, "threshold": threshold if threshold is not None else 1e-9}
+
+
+def _javascript(base, value, threshold, raw, env):
+    if js.node() is None:
+        raise Unsupported(js.NO_NODE)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("javascript needs a value: an expression, a function body or "
+                         "file://x.js")
+    out: dict[str, Any] = {"javascript": _js_from_file(value, env.read_text)
+                           if value.startswith("file://") else value}
+    if threshold is not None:
+        out["threshold"] = _num(threshold, "javascript threshold")
+    if raw.get("config"):
+        out["config"] = _plain(raw["config"])
+    return out
 
 
 def _unknown(base, *_):
@@ -196,7 +225,8 @@ def _num(v: Any, what: str) -> float:
 
 _MAPPERS = {**{t: _same for t in SAME}, **{t: _lists for t in LISTS},
             "equals": _equals, "is-json": _json, "contains-json": _json,
-            "llm-rubric": _rubric, "latency": _latency, "cost": _cost, "python": _python}
+            "llm-rubric": _rubric, "latency": _latency, "cost": _cost, "python": _python,
+            "javascript": _javascript}
 
 
 # -- python ------------------------------------------------------------------------------
@@ -205,17 +235,42 @@ _CONTEXT_PROMPT = ('    context = {**context, "prompt": context["prompt"] if con
                    'is not None else context["messages"][-1]["content"]}')
 
 
-def python_check(code: str, config: Any = None) -> str:
+# promptfoo reads a python check's result so: "true"/"false" and numbers as text, a JSON
+# object as text, and a dict whose score is under the assertion's threshold fails.
+_RESULT = """
+
+def _promptfoo_result(r, threshold):
+    if isinstance(r, str):
+        if r.strip().lower() in ("true", "false"):
+            return r.strip().lower() == "true"
+        if not r.lstrip().startswith("{"):
+            return float(r)
+        import json
+        r = json.loads(r)
+    if isinstance(r, dict) and threshold is not None and r.get("score") is not None \\
+            and r["score"] < threshold:
+        why = f"Python score {r['score']} is less than threshold {threshold}"
+        r = {**r, "pass": False, "reason": f"{why}: {r['reason']}" if r.get("reason") else why}
+    return r
+"""
+
+
+def python_check(code: str, config: Any = None, threshold: float | None = None) -> str:
     """promptfoo inline python (an expression, or a function body that returns) as an
     openpick `check(output, context)`: openpick's case dict has the `vars` and `prompt`
     that promptfoo's context has, and promptfoo's assertion `config` is added to it."""
     code = code.rstrip()
-    lines = ["def check(output, context):", *_context_lines(code, config)]
+    lines = ["def promptfoo_assert(output, context):", *_context_lines(code, config)]
     if "\n" in code:
         lines.append(textwrap.indent(textwrap.dedent(code).strip("\n"), "    "))
     else:
         lines.append(f"    return {code.strip()}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _RESULT + _caller("promptfoo_assert", threshold)
+
+
+def _caller(fn: str, threshold: float | None) -> str:
+    return (f"\n\ndef check(output, context):  # promptfoo calls {fn}(output, context)\n"
+            f"    return _promptfoo_result({fn}(output, context), {threshold!r})\n")
 
 
 def _context_lines(code: str, config: Any) -> list[str]:
@@ -230,7 +285,8 @@ def _context_lines(code: str, config: Any) -> list[str]:
 _PY_REF = re.compile(r"^file://(.+?\.py)(?::([A-Za-z_]\w*))?$")
 
 
-def _from_file(ref: str, read_text: Callable[[str], str], config: Any) -> str:
+def _from_file(ref: str, read_text: Callable[[str], str], config: Any,
+               threshold: float | None = None) -> str:
     """A promptfoo `file://x.py[:fn]` check (fn defaults to get_assert), inlined: the file's
     source followed by a `check` that calls it, so the suite carries (and hashes) the code."""
     m = _PY_REF.match(ref.strip())
@@ -246,12 +302,39 @@ def _from_file(ref: str, read_text: Callable[[str], str], config: Any) -> str:
     names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     if fn not in names:
         raise ValueError(f"python: {m.group(1)} has no function {fn}()")
-    if "check" in names:
-        raise Unsupported(f"python: {m.group(1)} defines check(), the name openpick calls; "
-                          "rename it")
+    for taken in ("check", "_promptfoo_result"):
+        if taken in names:
+            raise Unsupported(f"python: {m.group(1)} defines {taken}(), a name openpick "
+                              "uses; rename it")
     wrapper = ["", "", f"def check(output, context):  # promptfoo calls {fn}(output, context)",
-               *_context_lines(source, config), f"    return {fn}(output, context)"]
-    return source.rstrip() + "\n" + "\n".join(wrapper) + "\n"
+               *_context_lines(source, config),
+               f"    return _promptfoo_result({fn}(output, context), {threshold!r})"]
+    return source.rstrip() + "\n" + _RESULT + "\n".join(wrapper) + "\n"
+
+
+_JS_REF = re.compile(r"^file://(.+?\.(?:js|cjs|mjs))(?::([A-Za-z_$][\w$]*))?$")
+
+
+def _js_from_file(ref: str, read_text: Callable[[str], str]) -> str:
+    """A promptfoo `file://x.js[:fn]` check, inlined as a function body that loads the file's
+    CommonJS module (`export default` too) and calls its function, so the suite carries (and
+    hashes) the code."""
+    m = _JS_REF.match(ref.strip())
+    if not m:
+        raise ValueError(f"javascript: expected file://name.js or file://name.js:function, "
+                         f"got {ref!r}")
+    source = read_text(f"file://{m.group(1)}")
+    source = re.sub(r"^\s*export\s+default\s+", "module.exports = ", source, count=1,
+                    flags=re.MULTILINE)
+    name = Path(m.group(1)).name
+    pick = (f"module.exports[{m.group(2)!r}]" if m.group(2) else
+            "typeof module.exports === 'function' ? module.exports : module.exports.default")
+    return (f"// promptfoo's file://{m.group(1)}{':' + m.group(2) if m.group(2) else ''}, "
+            "inlined\nconst module = { exports: {} };\n"
+            f"(function (module, exports) {{\n{source.rstrip()}\n}})(module, module.exports);\n"
+            f"const fn = {pick};\n"
+            f"if (typeof fn !== 'function') throw new Error({name!r} + ' exports no function');\n"
+            "return fn(output, context);\n")
 
 
 def _plain(obj: Any) -> Any:
