@@ -44,9 +44,9 @@ def test_convert_refuses_to_overwrite_without_force(tmp_path):
 
 def test_convert_of_an_unsupported_config_writes_nothing(tmp_path):
     out = tmp_path / "suite.yaml"
-    r = CliRunner().invoke(app, ["suite", "convert", str(FIX / "simple-test/promptfooconfig.yaml"),
+    r = CliRunner().invoke(app, ["suite", "convert", str(FIX / "llama-cpp/promptfooconfig.yaml"),
                                  "-o", str(out)])
-    assert r.exit_code != 0 and "javascript" in str(r.exception)
+    assert r.exit_code != 0 and "answer-relevance" in str(r.exception)
     assert not out.exists()
 
 

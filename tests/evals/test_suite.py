@@ -260,6 +260,7 @@ BAD = [
     ("models: [1]\ncases: [{prompt: a}]\n", "models: must be a list", 1),
     ("defaults: [1]\ncases: [{prompt: a}]\n", "defaults: must be a mapping", 1),
     ("defaults:\n  temprature: 0\ncases: [{prompt: a}]\n", "did you mean 'temperature'", 2),
+    ('defaults:\n  "\\n": 0\ncases: [{prompt: a}]\n', "defaults: unknown field '\\n'", 2),
     ("defaults:\n  temperature: hot\ncases: [{prompt: a}]\n", "defaults.temperature: invalid", 2),
     ("defaults:\n  top_p: 2\ncases: [{prompt: a}]\n", "defaults.top_p: invalid value 2", 2),
     ("defaults:\n  seed: 1.5\ncases: [{prompt: a}]\n", "defaults.seed: invalid", 2),

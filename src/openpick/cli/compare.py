@@ -10,7 +10,6 @@ import signal
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import typer
@@ -167,23 +166,6 @@ def apply_ci(run, results, ci: CiOptions):
     return outcome
 
 
-@lru_cache(maxsize=1)
-def compare_options_class():
-    """RunOptions plus what `compare` records on the run besides: `--limit` (the suite's hash
-    is of the cases that ran; the limit lets --resume load the same ones) and the suite's
-    notes (what its numbers compare with), which the reports show. Built on first use so
-    importing the CLI does not import the runner."""
-    from pydantic import Field
-
-    from openpick.evals.runner import RunOptions
-
-    class CompareOptions(RunOptions):
-        limit: int | None = Field(None, ge=1)
-        suite_notes: str | None = None
-
-    return CompareOptions
-
-
 def run_compare(suite: str | None, models: list[str], *, repeats: int = 1, seed: int = 0,
                 no_cache: bool = False, resume: str | None = None, quiet: bool = False,
                 as_json: bool = False, concurrency: int | None = None,
@@ -194,10 +176,10 @@ def run_compare(suite: str | None, models: list[str], *, repeats: int = 1, seed:
     """What the command does; returns (run, results, html path or None). With `ci`, the run
     is gated too (the outcome lands on `ci.outcome`, and in the JSON as "gate"). `limit`
     runs the first N cases only (recorded on the run, so --resume runs the same N)."""
+    from openpick.evals.runner import RunOptions as options_class
     from openpick.evals.runner import compare
     from openpick.evals.suite import load_suite
 
-    options_class = compare_options_class()
     if resume:
         from openpick.store.runs import RunStore
 

@@ -86,6 +86,11 @@ class RunOptions(BaseModel):
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model → (in, out)
     machine_usd_per_hour: float | None = Field(None, ge=0)
     judge: str | None = None            # model spec that grades `judge` assertions
+    # What `compare` records besides (the CLI and the browser's jobs alike): the case limit
+    # (the suite's hash is of the cases that ran; the limit lets a resume load the same ones)
+    # and the suite's notes (what its numbers compare with), which the reports show.
+    limit: int | None = Field(None, ge=1)
+    suite_notes: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """What makes two runs the same run (concurrency, cache and prices do not)."""

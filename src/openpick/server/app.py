@@ -195,6 +195,10 @@ def create_app(settings: Settings | None = None, *, pool: ModelPool | None = Non
         state.draining = False  # an app may be started again after a shutdown (tests do)
         yield
         state.draining = True
+        jobs = getattr(state, "compare_jobs", None)
+        if jobs is not None:    # browser comparisons stop (and save) while their models live
+            jobs.shutdown()
+            state.compare_jobs = None   # a restarted app starts a fresh queue
         pool.close()
 
     app = FastAPI(title="openpick", version=VERSION, lifespan=lifespan,

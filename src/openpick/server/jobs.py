@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
 from openpick.engines.pool import ModelPool
 from openpick.errors import InvalidInput, NotFound, OpenpickError
 from openpick.evals.runner import RunInterrupted, RunOptions, compare, interrupt_requested
@@ -44,15 +42,6 @@ FINISHED_KEPT = 20  # finished jobs remembered for late watchers
 ACTIVE = ("queued", "running")
 
 
-class CompareOptions(RunOptions):
-    """What `openpick compare` records on a run besides RunOptions (the CLI builds the same
-    class in cli/compare.py): the case limit, so a resume loads the same cases, and the
-    suite's notes, which the reports show."""
-
-    limit: int | None = Field(None, ge=1)
-    suite_notes: str | None = None
-
-
 @dataclass
 class JobSpec:
     """What to run: a suite the server may load (a bundled or benchmark name, or a file it
@@ -60,7 +49,7 @@ class JobSpec:
 
     suite: str
     models: list[str]
-    options: CompareOptions = field(default_factory=CompareOptions)
+    options: RunOptions = field(default_factory=RunOptions)
     label: str = ""                 # what the page calls the suite
     resume: str | None = None
     per_model: int = 0              # results each model owes (until the runner says)
@@ -352,8 +341,8 @@ def resume_spec(run: RunInfo, allowed_suite: Any, allowed_models: set[str]) -> J
         raise InvalidInput(f"run {run.id} compares {', '.join(missing)}, which this server "
                            f"does not offer; resume it with `openpick compare --resume "
                            f"{run.id}`")
-    options = CompareOptions.model_validate(
-        {k: v for k, v in run.options.items() if k in CompareOptions.model_fields})
+    options = RunOptions.model_validate(
+        {k: v for k, v in run.options.items() if k in RunOptions.model_fields})
     return JobSpec(suite=str(source), models=names, options=options, label=run.suite,
                    resume=run.id, per_model=run.planned // max(1, len(names)))
 

@@ -240,8 +240,17 @@ def _inner(annotation: Any) -> tuple[type[BaseModel] | None, type[BaseModel] | N
 def _path(loc: tuple) -> str:
     out = ""
     for p in loc:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        if not isinstance(p, int):
+            p = _key_text(p)
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
     return out
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as an error message shows it: as written when it is printable, else its
+    repr (a key holding a newline must not break the one-line message)."""
+    text = str(key)
+    return text if text.isprintable() and len(text) <= 80 else _short_repr(text)
 
 
 def _explain(err: dict, doc: Any) -> tuple[str, str, int | None, int]:
@@ -275,8 +284,10 @@ def _explain(err: dict, doc: Any) -> tuple[str, str, int | None, int]:
         allowed = sorted(_fields(owner))
         close = difflib.get_close_matches(str(key), allowed, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
+        shown = _key_text(key)
+        shown = shown if shown.startswith(("'", '"')) else f"'{shown}'"
         return (_path(where) or "suite",
-                f"unknown field '{key}'{hint}; allowed: {', '.join(allowed)}", line, 0)
+                f"unknown field {shown}{hint}; allowed: {', '.join(allowed)}", line, 0)
 
     if entered_at_end and field is None:   # a list element that is not a mapping
         _, line = locate(doc, loc)

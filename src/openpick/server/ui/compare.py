@@ -28,7 +28,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from openpick.errors import InvalidInput, NotFound, OpenpickError
-from openpick.server.jobs import CompareJobs, CompareOptions, JobSpec, resume_spec, under
+from openpick.evals.runner import RunOptions
+from openpick.server.jobs import CompareJobs, JobSpec, resume_spec, under
 from openpick.server.ui.render import page
 from openpick.server.ui.state import _names, _state_lock, get_pool, offered_models
 
@@ -319,7 +320,7 @@ def start_compare(request: Request, body: CompareIn):
             raise InvalidInput(f"suite {suite.name!r} has no cases")
         if body.limit is not None:
             suite = suite.head(body.limit)
-        options = CompareOptions(repeats=body.repeats, limit=body.limit)
+        options = RunOptions(repeats=body.repeats, limit=body.limit)
         job = jobs(request).submit(JobSpec(
             suite=source, models=[offered[m] for m in body.models], options=options,
             label=suite.name, per_model=len(suite.items()) * body.repeats))
