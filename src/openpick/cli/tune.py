@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from openpick.cli.main import app
-from openpick.cli.output import err_console, print_json
+from openpick.cli.output import err_console
 from openpick.errors import InvalidInput
 
 
@@ -154,8 +154,8 @@ def tune_cmd(
             store = RunStore()
             print_report(store.get(measured.run_id), store.results(measured.run_id))
             err_console.print(measured.verdict())
-    if as_json:
-        print_json({"event": "result", "manifest": manifest, "measured": verdict})
+    if as_json:  # one JSON object a line, like the events before it
+        _json_event({"event": "result", "manifest": manifest, "measured": verdict})
 
 
 def _num(x, fmt: str = ".3f") -> str:
