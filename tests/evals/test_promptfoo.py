@@ -341,3 +341,14 @@ def test_path_like_prompts_and_request_shaped_chats(tmp_path):
         assert claude[0].messages[1]["content"].startswith("Answer this riddle:\nI speak")
     p = write(tmp_path, "prompts: ['Is 1/2 a half?']\ntests: [{vars: {}}]\n")
     assert load_suite(p).items()[0].messages[-1]["content"] == "Is 1/2 a half?"
+
+
+def test_native_javascript_file_check(tmp_path):
+    need_node()
+    (tmp_path / "check.js").write_text("export default async (output, context) => "
+                                       "output.length > context.config.min;\n")
+    (tmp_path / "suite.yaml").write_text(
+        "cases:\n  - prompt: hi\n    assert:\n      - javascript: check.js\n"
+        "        config: {min: 3}\n")
+    (item,) = load_suite(tmp_path / "suite.yaml").items()
+    assert item.grade("long enough").passed and not item.grade("no").passed

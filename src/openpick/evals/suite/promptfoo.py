@@ -17,8 +17,12 @@ What maps to what:
                            several prompts in one file, globs select several files), JSON or
                            YAML chat files (a list of {role, content}), {id, label, raw}
                            objects, a {file: label} mapping. The label is the variant id
-                           (else v1, v2, ...). `{{var}}` Nunjucks is rendered by openpick's
-                           Jinja; `| dump` becomes `| tojson`.
+                           (else v1, v2, ...); a {system, messages} request body whose
+                           contents are text parts. A path-like prompt without file:// that
+                           names existing files is read as they are (promptfoo's older
+                           form). `{{var}}` Nunjucks is rendered by openpick's Jinja;
+                           `| dump` becomes `| tojson`; `var | load` (JSON.parse) reads a
+                           var `var__load` that each case gets, holding var parsed.
     providers / targets    models: (used when no -m is given; -m replaces them):
                            openai:[chat:|completion:]MODEL → openai:BASE#MODEL (BASE:
                            config.apiBaseUrl, apiHost, else api.openai.com), ollama:[chat:]M
@@ -48,11 +52,17 @@ What maps to what:
                            `file://x.py[:fn]` (fn defaults to get_assert), inlined into the
                            suite as a `check(output, context)` whose context is openpick's
                            case (vars, prompt, messages, ...) plus the assertion's config.
-                           A number passes above 0 unless a threshold is given.
+                           A number passes above 0 unless a threshold is given; a dict
+                           whose score is under the threshold fails; "true"/"false",
+                           numbers and JSON objects returned as text are read.
+                           javascript (needs Node.js; else an error naming the line):
+                           an expression or body, or `file://x.js[:fn]` inlined, run by
+                           the `javascript` assertion in the code sandbox. Inline python
+                           and javascript code gets each test's `{{vars}}` rendered in.
     evaluateOptions        maxConcurrency and repeat are kept under `x-promptfoo` and
                            noted: give them as `compare --concurrency N --repeats N`.
 
-Not supported (an error naming what to use instead): javascript, ruby, webhook,
+Not supported (an error naming what to use instead): ruby, webhook,
 moderation, select-best, assert-set, factuality and the other model-graded RAG metrics,
 rouge/bleu, perplexity, tool-call checks, assertion `transform`s and `rubricPrompt`,
 test `options.prefix/suffix/transform`, scenarios, redteam, python or JavaScript prompt
