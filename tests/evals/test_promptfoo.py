@@ -352,3 +352,17 @@ def test_native_javascript_file_check(tmp_path):
         "        config: {min: 3}\n")
     (item,) = load_suite(tmp_path / "suite.yaml").items()
     assert item.grade("long enough").passed and not item.grade("no").passed
+
+
+@pytest.mark.parametrize("name,line", [("eval-self-grading/promptfooconfig.yaml", 12),
+                                       ("simple-test/promptfooconfig.yaml", 32),
+                                       ("javascript-assert-external/promptfooconfig.yaml", 9),
+                                       ("claude-vs-gpt/promptfooconfig.yaml", 34)])
+def test_javascript_examples_without_node_name_file_line_and_instead(name, line, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))     # a PATH without node
+    with pytest.raises(InvalidInput) as e:
+        load_suite(FIX / name)
+    assert (e.value.path, e.value.line) == (str(FIX / name), line)
+    assert "(javascript): Node.js is not installed" in str(e.value)
+    assert "install Node.js" in str(e.value) and "python" in str(e.value)

@@ -44,7 +44,7 @@ from openpick.evals.assertions.base import Assertion, GradeContext, Outcome, reg
 from openpick.evals.assertions.sandbox import run_tests
 
 _FILE_REF = re.compile(r"^\s*([^\s:]+\.(?:js|cjs))(?::([A-Za-z_$][\w$]*))?\s*$")
-NO_NODE = ("javascript: Node.js is not installed (no `node` on PATH); install Node.js "
+NO_NODE = ("Node.js is not installed (no `node` on PATH); install Node.js "
            "(https://nodejs.org) or write the check in python")
 
 # Runs in Node: reads {nonce, output, context, body | module, fn} on stdin, prints one framed
@@ -128,7 +128,7 @@ def node() -> str | None:
 def _prepare(a: Assertion, base_dir: Path | None) -> Assertion:
     exe = node()
     if exe is None:
-        raise ValueError(NO_NODE)
+        raise ValueError(f"{a.type}: {NO_NODE}")
     if not isinstance(a.value, str) or not a.value.strip():
         raise ValueError(f"{a.type}: value must be JavaScript code or a file.js[:function]")
     for key, low in (("timeout", 0.1), ("memory_mb", 1024)):
