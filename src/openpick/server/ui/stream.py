@@ -5,7 +5,8 @@ out), runs it on the server's generation threads and stops it when asked; the AP
 `EventStream` calls `close()` whenever the response ends, the browser gone included. What
 is left here is the UI's event shapes (SSE `event:` names over fetch) and what the answer
 leaves behind: `on_done(result, stopped)` stores it, once, a stopped answer with its text
-so far. A failed answer stores nothing, so a failed turn leaves no orphan question.
+so far (what it returns, a dict, is added to the done event: the stored turns' numbers). A
+failed answer stores nothing, so a failed turn leaves no orphan question.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Generation:
     """Events meta?, model, delta*, then done or error. With reveal=False (the blind
     arena) nothing names the model: no model event, no engine, no engine error text."""
 
-    def __init__(self, run: Run, on_done: Callable[[Result, bool], None], *,
+    def __init__(self, run: Run, on_done: Callable[[Result, bool], dict | None], *,
                  meta: dict | None = None, reveal: bool = True):
         self.run, self.on_done, self.meta, self.reveal = run, on_done, meta, reveal
         self.parts: list[str] = []
@@ -44,6 +45,7 @@ class Generation:
         self.first: float | None = None
         self._stop = False
         self._kept = False  # on_done has run, or the answer failed: nothing more to keep
+        self._stored: dict = {}  # what on_done returned
 
     def stop(self) -> None:
         """End the answer after the token being sent; what it said so far is kept."""
@@ -88,7 +90,7 @@ class Generation:
             result = self._partial() if stopped else self._named(self.run.result)
             if not self._kept:
                 self._kept = True
-                await asyncio.to_thread(self.on_done, result, stopped)
+                self._stored = await asyncio.to_thread(self.on_done, result, stopped) or {}
         except Exception as e:  # an engine crash must end the stream, not hang the page
             self._kept = True
             yield "error", {"message": self._error(e)}
@@ -123,7 +125,8 @@ class Generation:
                 "finish_reason": "stopped" if stopped else result.finish_reason,
                 "usage": {"prompt_tokens": result.usage.prompt_tokens,
                           "completion_tokens": result.usage.completion_tokens},
-                "timings": result.timings.model_dump(), "html": str(render_markdown(result.text))}
+                "timings": result.timings.model_dump(), "html": str(render_markdown(result.text)),
+                **self._stored}
         if not self.reveal:
             data = {k: v for k, v in data.items() if k not in ("model", "engine")}
         return data
