@@ -18,40 +18,27 @@ pytestmark = pytest.mark.browser
 MD = ("Here is **bold** and code:\n\n```python\nprint('hi')\n```\n\n"
       "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\"> done")
 MODELS = {"md": "fake:" + MD, "echo": "fake:echo", "parrot": "fake:squawk squawk"}
+# a server on the models given as JSON (the arena test uses it too)
 SCRIPT = """
 import json, sys, uvicorn
 from openpick.server.app import create_app
 from openpick.server.settings import Settings
 settings = Settings(port=int(sys.argv[1]), models=json.loads(sys.argv[2]))
-app = create_app(settings)
-uvicorn.run(app, host="127.0.0.1", port=settings.port, log_level="warning")
+uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning")
 """
 
 
 @pytest.fixture(scope="module")
-def chat_server(sync_playwright, start_server, tmp_path_factory):
+def server(sync_playwright, start_server, tmp_path_factory):
+    """This module's server (the fake models above); conftest's page and shot use it."""
     with start_server(tmp_path_factory.mktemp("chat-home"), SCRIPT, json.dumps(MODELS)) as url:
         yield url
 
 
 @pytest.fixture
-def cpage(browser, chat_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=chat_server)
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=chat_server)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.set_default_timeout(30_000)
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-def shoot(pg, name: str) -> None:
-    from conftest import ARTIFACTS
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+def cpage(page, server):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    return page
 
 
 def send(pg, text: str, answers_before: int, model: str | None = None) -> None:
@@ -69,7 +56,7 @@ SAFE = """() => ({pwned: window.__pwned === undefined ? null : window.__pwned,
     bold: document.querySelectorAll('#messages .msg.assistant strong').length})"""
 
 
-def test_markdown_renders_copy_works_and_script_never_runs(cpage):
+def test_markdown_renders_copy_works_and_script_never_runs(cpage, shot):
     pg = cpage
     pg.goto("/ui/chat")
     send(pg, "show me", 0, model="md")
@@ -80,14 +67,14 @@ def test_markdown_renders_copy_works_and_script_never_runs(cpage):
     assert pg.evaluate("navigator.clipboard.readText()") == "print('hi')\n"
     pg.click(".msg.assistant .copy-answer")
     assert pg.evaluate("navigator.clipboard.readText()") == MD
-    shoot(pg, "chat-01-markdown")
+    shot("chat-01-markdown")
     pg.reload()   # the server-rendered history: the same, and still inert
     pg.wait_for_selector(".msg.assistant .copy-code")
     assert pg.evaluate(SAFE) == want
 
 
-def test_stats_colours_regenerate_and_edit(cpage):
-    pg = cpage
+def test_stats_colours_regenerate_and_edit(page, shot):
+    pg = page
     pg.goto("/ui/chat")
     send(pg, "first", 0, model="echo")
     send(pg, "second", 1, model="parrot")
@@ -116,14 +103,14 @@ def test_stats_colours_regenerate_and_edit(cpage):
     pg.wait_for_function("document.querySelectorAll('.msg.assistant.done').length === 1"
                          " && !document.querySelector('.msg.assistant.streaming')")
     assert pg.locator(".msg.assistant .content").all_inner_texts() == ["first, edited"]
-    shoot(pg, "chat-02-edited")
+    shot("chat-02-edited")
     pg.reload()   # and the store agrees
     assert pg.locator(".msg.user .content").all_inner_texts() == ["first, edited"]
     assert pg.locator(".msg.assistant .content").all_inner_texts() == ["first, edited"]
 
 
-def test_empty_input_says_so_and_the_page_shows_defaults_and_keys(cpage):
-    pg = cpage
+def test_empty_input_says_so_and_the_page_shows_defaults_and_keys(page, shot):
+    pg = page
     pg.goto("/ui/chat")
     pg.fill("#prompt", "   \n  ")
     pg.press("#prompt", "Enter")
@@ -136,7 +123,7 @@ def test_empty_input_says_so_and_the_page_shows_defaults_and_keys(cpage):
     defaults = pg.inner_text("#chat-defaults")
     assert "You are a helpful assistant." in defaults and "temperature 0" in defaults
     assert "Esc" in pg.inner_text("#shortcuts")
-    shoot(pg, "chat-03-empty-input")
+    shot("chat-03-empty-input")
 
 
 def test_real_smollm2_answers_as_ask_does(page, shot):
