@@ -109,3 +109,122 @@ const OP = (() => {
 
   return {setMarkdown, postJSON, streamSSE, el, timing};
 })();
+
+// The comparison basket: model names picked on model pages ("Add to comparison"), kept in
+// localStorage and shown as a count on the nav's Compare link, which opens them preselected.
+const BASKET = (() => {
+  const KEY = "openpick.compare";
+
+  function get() {
+    try {
+      const v = JSON.parse(localStorage.getItem(KEY) || "[]");
+      return Array.isArray(v) ? v.filter((x) => typeof x === "string") : [];
+    } catch (e) {
+      return [];  // storage off or a bad value: an empty basket
+    }
+  }
+
+  function set(names) {
+    try { localStorage.setItem(KEY, JSON.stringify([...new Set(names)])); } catch (e) { /* off */ }
+    show();
+  }
+
+  function url(names) {
+    const q = new URLSearchParams();
+    for (const n of names) q.append("model", n);
+    return "/ui/compare" + (names.length ? "?" + q.toString() : "");
+  }
+
+  function show() {
+    const names = get();
+    const link = document.getElementById("nav-compare");
+    const count = document.getElementById("basket-count");
+    if (!link || !count) return;
+    link.href = url(names);
+    count.hidden = names.length === 0;
+    count.textContent = String(names.length);
+    link.title = names.length ? names.length + " model(s) to compare: " + names.join(", ") : "";
+  }
+
+  return {get, set, url, show,
+    add: (name) => set([...get(), name]),
+    remove: (name) => set(get().filter((n) => n !== name))};
+})();
+
+// A model page: "Add to comparison" fills the basket (without JS the link opens the compare
+// page with this model picked); a second click takes it out again.
+function initModelActions() {
+  const note = document.getElementById("basket-note");
+  for (const a of document.querySelectorAll("a.action-compare")) {
+    const name = a.dataset.model;
+    const label = () => {
+      const inBasket = BASKET.get().includes(name);
+      a.textContent = inBasket ? "Remove from comparison" : "Add to comparison";
+      a.setAttribute("aria-pressed", String(inBasket));
+    };
+    label();
+    a.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      if (BASKET.get().includes(name)) BASKET.remove(name); else BASKET.add(name);
+      label();
+      if (note) {
+        const n = BASKET.get();
+        note.replaceChildren();
+        note.append(n.length + " model(s) in the comparison: " + n.join(", ") + ". ");
+        const go = OP.el("a", "", "Compare them →");
+        go.href = BASKET.url(n);
+        go.id = "basket-go";
+        note.append(go);
+      }
+    });
+  }
+}
+
+// The catalog: filters apply as they change (text boxes after a pause), the results are
+// swapped in from the server's own page, and the URL follows (history.replaceState), so a
+// filtered view can be shared or reloaded. Without JS the form submits as before.
+function initCatalogFilters() {
+  const form = document.getElementById("catalog-filters");
+  if (!form) return;
+  let timer = null, seq = 0;
+
+  function query() {
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (String(v).trim() && !(k === "sort" && v === "auto")) q.append(k, String(v).trim());
+    return q.toString();
+  }
+
+  async function apply() {
+    clearTimeout(timer);
+    const qs = query(), mine = ++seq;
+    const url = "/ui/catalog" + (qs ? "?" + qs : "");
+    const table = document.getElementById("catalog-table");
+    if (table) table.setAttribute("aria-busy", "true");
+    try {
+      const resp = await fetch(url, {headers: {"Accept": "text/html"}});
+      const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+      if (mine !== seq) return;  // a newer filter is on its way
+      for (const id of ["catalog-results"]) {
+        const fresh = doc.getElementById(id), old = document.getElementById(id);
+        if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+      }
+      history.replaceState(null, "", url);
+    } catch (e) {
+      form.submit();  // the server is the fallback
+    }
+  }
+
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); apply(); });
+  form.addEventListener("change", (ev) => { if (ev.target.matches("select")) apply(); });
+  form.addEventListener("input", (ev) => {
+    if (!ev.target.matches("input")) return;
+    clearTimeout(timer);
+    timer = setTimeout(apply, 300);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  BASKET.show();
+  initModelActions();
+  initCatalogFilters();
+});

@@ -247,3 +247,14 @@
   for (const job of JSON.parse($("jobs").dataset.jobs || "[]").reverse()) track(job);
   showSource();
 })();
+
+// The models ticked here are the comparison basket (the nav's count, the model pages'
+// "Add to comparison"): ticking or unticking one here updates it.
+(() => {
+  const form = document.getElementById("compare-form");
+  if (!form || typeof BASKET === "undefined") return;
+  form.addEventListener("change", (ev) => {
+    if (!ev.target.matches("input[name=models]")) return;
+    BASKET.set([...form.querySelectorAll("input[name=models]:checked")].map((c) => c.value));
+  });
+})();

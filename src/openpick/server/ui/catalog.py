@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from openpick.errors import InvalidInput, NotFound, OpenpickError
+from openpick.server.ui.compare import runner_models
 from openpick.server.ui.render import error_page, page
 from openpick.server.ui.state import offered_models
 
@@ -73,6 +74,22 @@ def _measured(record_id: str) -> list[dict]:
         store.conn.close()
 
 
+def _runnable(request: Request, record_id: str) -> tuple[list[dict], list]:
+    """The names this server offers for a record (as the chat and arena pages offer them),
+    each marked `comparable` when the compare page can run it; and the record's local
+    models whose files are not installed (the page says how to install them)."""
+    from openpick.engines.local import local_models
+
+    rid = record_id.lower()
+    comparable = runner_models(request)
+    local = [{**m, "comparable": m["name"] in comparable} for m in offered_models(request)
+             if (m["record_id"] or "").lower() == rid]
+    offered = {m["name"] for m in local}
+    missing = [m for m in local_models() if (m.record_id or "").lower() == rid
+               and m.status == "missing" and m.name not in offered]
+    return local, missing
+
+
 @router.get("/ui/models/{record_id:path}", response_class=HTMLResponse)
 def model_page(request: Request, record_id: str):
     from openpick.catalog import memory
@@ -87,11 +104,12 @@ def model_page(request: Request, record_id: str):
         return error_page(request, 404, str(e))
     report = assess(rec)
     tree = Lineage(records).tree(rec.id)
-    local = [m for m in offered_models(request) if (m["record_id"] or "").lower() == rec.id.lower()]
+    local, missing = _runnable(request, rec.id)
     try:
         measured = _measured(rec.id)
     except Exception:  # a store from a newer version must not break the catalog page
         measured = []
     return page(request, "model.html", nav="catalog", rec=rec, o=report, tree=tree,
-                known={r.id.lower() for r in records}, local=local, measured=measured,
+                known={r.id.lower() for r in records}, local=local, missing=missing,
+                measured=measured,
                 memory=memory.estimate_bytes(rec.parameters, rec.features))

@@ -90,7 +90,8 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 # --- static files: a fixed table -----------------------------------------------------
 
 _STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".svg": "image/svg+xml"}
 
 
 @lru_cache(maxsize=1)
@@ -111,3 +112,10 @@ def static(name: str) -> Response:
     if entry is None:
         return Response("not found", status_code=404, media_type="text/plain")
     return FileResponse(entry[0], media_type=entry[1], headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page links: answer with the SVG icon
+    (they accept it by its type), so no page logs a 404."""
+    return static("favicon.svg")
