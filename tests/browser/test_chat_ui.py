@@ -126,11 +126,32 @@ def test_empty_input_says_so_and_the_page_shows_defaults_and_keys(page, shot):
     shot("chat-03-empty-input")
 
 
-def test_real_smollm2_answers_as_ask_does(page, shot):
-    """The issue's case: the UI, on its defaults, answers as `openpick ask` on its own."""
+def need_smollm2() -> None:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python missing: pip install 'openpick[llama]'")
     if EMBEDDED["smollm2-135m"].status() != "ready":
         pytest.skip(f"smollm2-135m is not installed: {EMBEDDED['smollm2-135m'].pip}")
+
+
+def test_esc_stops_a_real_answer(page):
+    need_smollm2()
+    page.goto("/ui/chat")
+    page.select_option("#model-picker", "smollm2-135m")
+    page.click("#settings summary")
+    page.fill("#max-tokens", "400")
+    page.fill("#prompt", "Write a long story about a lighthouse keeper.")
+    page.press("#prompt", "Enter")
+    page.wait_for_function("(document.querySelector('.msg.assistant.streaming .content') || {})"
+                           ".textContent > ''", timeout=120_000)
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".msg.assistant.stopped")
+    assert page.is_enabled("#send") and page.is_disabled("#stop")
+    page.reload()   # the stopped answer is kept, with what it said so far
+    assert page.locator(".msg.assistant .content").inner_text().strip()
+
+
+def test_real_smollm2_answers_as_ask_does(page, shot):
+    """The issue's case: the UI, on its defaults, answers as `openpick ask` on its own."""
+    need_smollm2()
     question = "What is the capital of France?"
     home = os.environ["OPENPICK_HOME"]
     out = subprocess.run([sys.executable, "-m", "openpick", "ask", "--json", question],

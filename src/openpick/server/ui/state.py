@@ -117,7 +117,7 @@ _SAMPLING_DEFAULTS = {k: Sampling.model_fields[k].default
 def ask_defaults() -> dict:
     """The generation defaults the chat and arena pages show and start with (as `ask`)."""
     return {"system": DEFAULT_SYSTEM, **_SAMPLING_DEFAULTS,
-            "template": "the model's own chat template (as `openpick ask` without --raw)"}
+            "template": "the model's own chat template (as ask without --raw)"}
 
 
 class GenSettings(BaseModel):
