@@ -10,10 +10,9 @@ from pydantic import ValidationError
 from openpick.cli.main import app
 from openpick.cli.output import print_json
 from openpick.engines import Request, Sampling, load_engine
-from openpick.engines.base import Result
+from openpick.engines.base import DEFAULT_SYSTEM, Result
 from openpick.errors import InvalidInput
 
-DEFAULT_SYSTEM = "You are a helpful assistant."
 
 
 def sampling_options(**values) -> Sampling:

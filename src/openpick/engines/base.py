@@ -38,6 +38,11 @@ class Message(BaseModel):
     content: str
 
 
+# The system prompt a conversation starts with when the user gives none: `ask`, `chat` and
+# the web UI's chat and arena pages all use this one, so the same question gets the same answer.
+DEFAULT_SYSTEM = "You are a helpful assistant."
+
+
 class Sampling(BaseModel):
     """How to generate: the parameters every layer shares. The engine `Request` is a
     Sampling plus the input; suites (defaults and cases), the server's request bodies, the

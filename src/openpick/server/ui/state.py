@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from openpick.engines.base import Request as GenRequest
-from openpick.engines.base import Sampling
+from openpick.engines.base import DEFAULT_SYSTEM, Sampling
 from openpick.errors import InvalidInput, NotFound
 from openpick.server.routes import Run
 from openpick.server.sampling import FIELDS, MaxTokens, Seed, Temperature, TopP
@@ -106,10 +106,8 @@ def ui_error(e: Exception) -> JSONResponse:
     return JSONResponse({"error": {"message": str(e), "type": type(e).__name__}}, status_code=status)
 
 
-# `openpick ask`'s system prompt (cli/ask.py's DEFAULT_SYSTEM; the server may not import the
-# CLI, so a test checks the two are equal). The sampling defaults are Sampling's, which `ask`
-# uses too: the chat page answers a question as `ask` does unless the user changes a setting.
-DEFAULT_SYSTEM = "You are a helpful assistant."
+# `openpick ask`'s system prompt and sampling defaults (engines.base's DEFAULT_SYSTEM and
+# Sampling's): the chat page answers a question as `ask` does unless the user changes a setting.
 _SAMPLING_DEFAULTS = {k: Sampling.model_fields[k].default
                       for k in ("max_tokens", "temperature", "top_p", "seed")}
 
