@@ -160,7 +160,6 @@ function initModelActions() {
     const label = () => {
       const inBasket = BASKET.get().includes(name);
       a.textContent = inBasket ? "Remove from comparison" : "Add to comparison";
-      a.setAttribute("aria-pressed", String(inBasket));
     };
     label();
     a.addEventListener("click", (ev) => {
@@ -208,6 +207,7 @@ function initCatalogFilters() {
         const fresh = doc.getElementById(id), old = document.getElementById(id);
         if (fresh && old) old.replaceWith(document.adoptNode(fresh));
       }
+      focusableScrollers();
       history.replaceState(null, "", url);
     } catch (e) {
       form.submit();  // the server is the fallback
@@ -223,8 +223,17 @@ function initCatalogFilters() {
   });
 }
 
+// A box that scrolls sideways (a wide table on a narrow screen) takes keyboard focus, so
+// it can be scrolled without a mouse.
+function focusableScrollers() {
+  for (const box of document.querySelectorAll(".scroll, .rv-scroll, main table")) {
+    if (box.scrollWidth > box.clientWidth + 1 && !box.hasAttribute("tabindex")) box.tabIndex = 0;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   BASKET.show();
+  focusableScrollers();
   initModelActions();
   initCatalogFilters();
 });
