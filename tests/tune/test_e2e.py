@@ -155,3 +155,52 @@ def test_the_tuned_model_runs_in_compare_beside_its_base(tmp_path, trained):
                              for c in ("parcel", "refund")}
     assert all(x["error"] is None and x["output"] for x in results), results
 
+
+
+def test_gguf_export_loads_in_llama_cpp_and_agrees_with_the_merged_model(trained, monkeypatch):
+    import numpy as np
+    import torch
+
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    from openpick.engines.spec import parse_spec
+    from openpick.tune.config import read_manifest
+    from openpick.tune.export import export_gguf, merged_model
+
+    monkeypatch.setenv("OPENPICK_HOME", str(trained))
+    exported = export_gguf("tiny", "f16")
+    spec = parse_spec("tiny-gguf")
+    assert spec.engine == "llama-cpp" and spec.source == "tuned"
+    assert exported["export"]["sha256"] and Path(spec.target).is_file()
+    model, tok = merged_model(read_manifest("tiny"))
+    text = ("<|im_start|>system\n" + SYSTEM + "<|im_end|>\n<|im_start|>user\nWhere is my "
+            "parcel?<|im_end|>\n<|im_start|>assistant\n")
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        want = model(input_ids=torch.tensor([ids])).logits[0, -1].numpy()
+
+    def last_logits(path: str) -> np.ndarray:
+        llm = llama_cpp.Llama(model_path=path, n_ctx=256, n_threads=2, logits_all=True,
+                              verbose=False)
+        assert llm.tokenize(text.encode(), add_bos=False, special=True) == ids
+        llm.eval(ids)
+        out = np.array(llm.scores[len(ids) - 1])
+        llm.close()
+        return out
+
+    got = last_logits(spec.target)
+    assert int(got.argmax()) == int(want.argmax())
+    assert np.corrcoef(got, want)[0, 1] > 0.999
+    assert np.abs(got - want).max() < 0.5  # f16 weights against float32
+    base = last_logits(str(EMBEDDED["smollm2-135m"].path()))
+    assert np.abs(base - want).max() > np.abs(got - want).max()  # the adapter is in the file
+    r = _cli(trained, ["ask", "-m", "tiny-gguf", "-s", SYSTEM, "--max-tokens", "4",
+                       "Where is my parcel?"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() and "[tiny-gguf · llama-cpp]" in r.stderr
+    q8 = export_gguf("tiny", "q8_0")
+    assert q8["export"]["quant"] == "q8_0"
+    assert int(last_logits(parse_spec("tiny-gguf").target).argmax()) == int(want.argmax())
+    from openpick.catalog.catalog import get_record
+
+    rec = get_record("local/tiny-gguf")
+    assert rec.base_model_relation == "finetune" and rec.artifacts[0].kind == "gguf"

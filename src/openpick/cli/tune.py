@@ -97,8 +97,9 @@ def tune_cmd(
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda"),
     force: bool = typer.Option(False, "--force", help="replace a tuned model of this name"),
     restart: bool = typer.Option(False, "--restart", help="discard checkpoints; start over"),
-    export: str | None = typer.Option(None, "--export", help="gguf: also merge and export "
-                                      "(not available yet)"),
+    export: str | None = typer.Option(None, "--export", help="gguf: also merge the adapter "
+                                      "and write a GGUF for llama-cpp, model NAME-gguf"),
+    export_quant: str = typer.Option("f16", "--export-quant", help="f16 or q8_0"),
     as_json: bool = typer.Option(False, "--json", help="JSON events on stdout"),
 ) -> None:
     """Fine-tune BASE on your data (LoRA by default); the result is a local model NAME."""
@@ -106,9 +107,10 @@ def tune_cmd(
     from openpick.tune import examples, make_config, measure, tune
     from openpick.tune.job import check_data
 
-    if export is not None:
-        raise InvalidInput(f"--export {export}: GGUF export is not available yet; the tuned "
-                           "model runs on the transformers engine")
+    if export is not None and export != "gguf":
+        raise InvalidInput(f"--export {export!r}: the one export format is gguf")
+    if export_quant not in ("f16", "q8_0"):
+        raise InvalidInput(f"--export-quant {export_quant!r}: use f16 or q8_0")
     preset = examples.load(example) if example else {}
     data = data or preset.get("data")
     name = name or preset.get("name")
@@ -142,6 +144,14 @@ def tune_cmd(
         err_console.print(f"saved {name}: {r['steps']} steps, eval loss "
                           f"{_num(r['final_eval_loss'])}, {_num(r['tokens_per_s'], '.0f')} "
                           f"tok/s; use it as `-m {name}`")
+    exported = None
+    if export:
+        from openpick.tune.export import export_gguf
+
+        exported = export_gguf(name, export_quant)
+        if not as_json:
+            err_console.print(f"exported {exported['name']} ({export_quant} GGUF, llama-cpp "
+                              f"engine); use it as `-m {exported['name']}`")
     verdict = None
     if loaded is not None:
         from openpick.cli.compare import RichProgress, print_report
@@ -155,7 +165,8 @@ def tune_cmd(
             print_report(store.get(measured.run_id), store.results(measured.run_id))
             err_console.print(measured.verdict())
     if as_json:  # one JSON object a line, like the events before it
-        _json_event({"event": "result", "manifest": manifest, "measured": verdict})
+        _json_event({"event": "result", "manifest": manifest, "measured": verdict,
+                     "exported": exported})
 
 
 def _num(x, fmt: str = ".3f") -> str:

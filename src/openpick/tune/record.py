@@ -33,13 +33,17 @@ def build_record(manifest: dict) -> ModelRecord:
     license_ = rec.license if rec else "NOASSERTION"
     from openpick.tune.config import tuned_dir
 
+    export = manifest.get("export")  # a merged GGUF (tune/export.py)
     kind = "adapter" if adapter else "model"
-    weights_path = str(tuned_dir(manifest["name"]) / kind)
+    what = ("LoRA adapter" if adapter else
+            f"{export['of']}, merged and exported to GGUF ({export['quant']})," if export
+            else "Full fine-tune")
+    weights_path = str(tuned_dir(manifest["name"]) / ("model.gguf" if export else kind))
     data = manifest["data"]
     return ModelRecord(
         id=manifest["record_id"], name=manifest["name"], developer="local (openpick tune)",
         family=rec.family if rec else None,
-        description=(f"{'LoRA adapter' if adapter else 'Full fine-tune'} of "
+        description=(f"{what} of "
                      f"{base.get('record_id') or base['spec']} made with openpick tune on "
                      f"{Path(data['train']['path']).name} ({data['train_rows']} rows, sha256 "
                      f"{data['train']['sha256'][:12]}…)"),
@@ -56,7 +60,9 @@ def build_record(manifest: dict) -> ModelRecord:
             "Model parameters (Final)": Component(present=True, license=license_,
                                                   link=weights_path),
         },
-        artifacts=[Artifact(kind="safetensors", path=weights_path,
+        artifacts=[Artifact(kind="gguf", path=weights_path, quantization=export["quant"],
+                            sha256=export["sha256"]) if export else
+                   Artifact(kind="safetensors", path=weights_path,
                             sha256=manifest["model"]["options"].get("adapter_sha256"))],
         tags=["tuned", "local"], sources=["openpick-tune"])
 
