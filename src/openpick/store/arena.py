@@ -36,13 +36,22 @@ class Battle(BaseModel):
         return self.model_a if side == "a" else self.model_b
 
 
-def pick_pair(models: list[str], rng: random.Random | None = None) -> tuple[str, str]:
-    """Two different models from the user's choice, in random order (the first is A)."""
+def pick_pair(models: list[str], rng: random.Random | None = None, *,
+              include: str | None = None) -> tuple[str, str]:
+    """Two different models from the user's choice, in random order (the first is A);
+    with `include`, that model is one of the two and its opponent is drawn from the rest."""
     distinct = list(dict.fromkeys(models))
     if len(distinct) < 2:
         raise InvalidInput("pick at least two different models for the arena")
-    a, b = (rng or random.SystemRandom()).sample(distinct, 2)
-    return a, b
+    rng = rng or random.SystemRandom()
+    if include is None:
+        a, b = rng.sample(distinct, 2)
+        return a, b
+    if include not in distinct:
+        raise InvalidInput(f"the model to include, {include!r}, is not among the models picked")
+    pair = [include, rng.choice([m for m in distinct if m != include])]
+    rng.shuffle(pair)
+    return pair[0], pair[1]
 
 
 class ArenaStore:
@@ -50,8 +59,9 @@ class ArenaStore:
         self.conn = conn or connect()
 
     def start(self, prompt: str, models: list[str], *, system: str | None = None,
-              settings: dict | None = None, rng: random.Random | None = None) -> Battle:
-        a, b = pick_pair(models, rng)
+              settings: dict | None = None, rng: random.Random | None = None,
+              include: str | None = None) -> Battle:
+        a, b = pick_pair(models, rng, include=include)
         battle = Battle(id=uuid.uuid4().hex[:12], prompt=prompt, system=system or None,
                         model_a=a, model_b=b, settings=settings or {}, created_at=now())
         self.conn.execute(

@@ -56,7 +56,9 @@
     const text = $("arena-prompt").value;
     if (!text.trim()) { showError("Type a prompt first: it is empty (only spaces or line breaks)."); return; }
     const num = (id, fallback) => ($(id).value === "" ? fallback : Number($(id).value));
-    const body = {models, prompt: text, system: $("arena-system").value || null,
+    const include = $("arena-include") ? $("arena-include").dataset.model : null;
+    if (include && !models.includes(include)) models.push(include);
+    const body = {models, prompt: text, system: $("arena-system").value || null, include,
       max_tokens: num("arena-max-tokens", 256), temperature: num("arena-temperature", 0)};
     $("arena-go").disabled = true;
     reset();

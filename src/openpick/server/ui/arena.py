@@ -3,7 +3,7 @@ the ratings (Bradley-Terry with a prior, optionally style-controlled: server/are
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -22,15 +22,23 @@ router = APIRouter()
 
 
 @router.get("/ui/arena", response_class=HTMLResponse)
-def arena_page(request: Request):
-    return page(request, "arena.html", nav="arena", models=offered_models(request),
-                cap=max_tokens_cap(request), defaults=ask_defaults())
+def arena_page(request: Request, model: list[str] = Query(default=[])):
+    """`?model=A` puts A in every battle (its opponent is drawn from the ticked models);
+    `?model=A&model=B` ticks only those two. Names the server does not offer are ignored."""
+    models = offered_models(request)
+    names = {m["name"] for m in models}
+    wanted = [m for m in dict.fromkeys(model) if m in names]
+    ticked = set(wanted) if len(wanted) >= 2 else names
+    include = wanted[0] if len(wanted) == 1 else None
+    return page(request, "arena.html", nav="arena", models=models, ticked=ticked,
+                include=include, cap=max_tokens_cap(request), defaults=ask_defaults())
 
 
 class BattleIn(GenSettings):
     models: list[str] = Field(min_length=2, max_length=50)
     prompt: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     system: str | None = Field(None, max_length=MAX_MESSAGE_CHARS)
+    include: str | None = Field(None, max_length=200)   # a model every battle must have
 
 
 @router.post("/ui/api/arena/battles")
@@ -40,7 +48,7 @@ def arena_start(request: Request, body: BattleIn):
             check_model(request, m)
         settings = body.sampling(max_tokens_cap(request)).params()
         battle = ArenaStore().start(body.prompt, body.models, system=body.system,
-                                    settings=settings)
+                                    settings=settings, include=body.include)
     except OpenpickError as e:
         return ui_error(e)
     return {"id": battle.id}  # the names stay on the server until the vote
