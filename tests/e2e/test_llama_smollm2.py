@@ -20,7 +20,7 @@ SMOLLM2_SHA = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
 
 def test_ask_streams_answer_and_timing_line(smollm2_path, cli):
-    out = cli("ask", "-m", "smollm2-135m", "What is the capital of France?")
+    out = cli("ask", "-m", "smollm2-135m", "What is the capital of France? Answer in one sentence.")
     assert out.returncode == 0, out.stderr
     assert "Paris" in out.stdout
     assert "TTFT" in out.stderr and "tok/s" in out.stderr and "completion tokens" in out.stderr
@@ -39,7 +39,7 @@ def test_ask_json_documents_the_result(smollm2_path, cli):
 
 
 def test_chat_usage_counts_by_own_tokenizer(smollm2):
-    r = smollm2.complete(Request.chat("What is the capital of France?",
+    r = smollm2.complete(Request.chat("What is the capital of France? Answer in one sentence.",
                                       system="You are a helpful assistant.", max_tokens=32))
     assert "Paris" in r.text
     assert r.finish_reason == "stop"

@@ -16,7 +16,7 @@ SYSTEM = "You are a helpful assistant."
 def test_chat_streams_from_real_server(llama_server):
     with load_engine(f"openai:{llama_server}#smollm2") as e:
         deltas = []
-        r = e.complete(Request.chat("What is the capital of France?", system=SYSTEM,
+        r = e.complete(Request.chat("What is the capital of France? Answer in one sentence.", system=SYSTEM,
                                     max_tokens=32), on_delta=lambda d: deltas.append(d))
     assert "Paris" in r.text
     assert len([d for d in deltas if d.text]) > 1  # it really streamed
@@ -41,7 +41,7 @@ def test_model_discovered_and_many_requests(llama_server):
 
 def test_ask_cli_over_server(llama_server, cli):
     out = cli("ask", "-m", f"openai:{llama_server}#smollm2", "--json", "-n", "16",
-              "What is the capital of France?")
+              "What is the capital of France? Answer in one sentence.")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert "Paris" in data["text"]

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_a_fresh_home_probes_once_and_answers(tmp_path, smollm2_path, cli, monkeypatch):
     monkeypatch.delenv("OPENPICK_EXTRA_BUFFERS", raising=False)
     monkeypatch.setenv("OPENPICK_HOME", str(tmp_path / "home"))
-    first = cli("ask", "-m", "smollm2-135m", "-n", "12", "What is the capital of France?",
+    first = cli("ask", "-m", "smollm2-135m", "-n", "12", "What is the capital of France? Answer in one sentence.",
                 timeout=300)
     assert first.returncode == 0, first.stderr
     assert "Paris" in first.stdout
@@ -24,7 +24,7 @@ def test_a_fresh_home_probes_once_and_answers(tmp_path, smollm2_path, cli, monke
     assert isinstance(entry["extra_buffers"], bool)
     told = "extra CPU buffer types" in first.stderr
     assert told == (not entry["extra_buffers"]), first.stderr  # said when it fell back
-    second = cli("ask", "-m", "smollm2-135m", "-n", "12", "What is the capital of France?",
+    second = cli("ask", "-m", "smollm2-135m", "-n", "12", "What is the capital of France? Answer in one sentence.",
                  timeout=300)
     assert second.returncode == 0 and "Paris" in second.stdout
     assert "extra CPU buffer types" not in second.stderr, "said once, not every time"

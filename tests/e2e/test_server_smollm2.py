@@ -10,7 +10,7 @@ from openpick.server import Settings, serve_in_thread
 pytestmark = pytest.mark.slow
 
 SYSTEM = "You are a helpful assistant."
-QUESTION = "What is the capital of France?"
+QUESTION = "What is the capital of France? Answer in one sentence."
 
 
 @pytest.fixture(scope="module")

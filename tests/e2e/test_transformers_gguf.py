@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 def test_smollm2_gguf_through_transformers(smollm2_path):
     """Through load_engine, so in its worker process: concurrent requests share one batch."""
     pytest.importorskip("accelerate", reason="GGUF in transformers needs: pip install 'openpick[hf]'")
-    question = Request.chat("What is the capital of France?", system="You are a helpful assistant.",
+    question = Request.chat("What is the capital of France? Answer in one sentence.", system="You are a helpful assistant.",
                             max_tokens=16)
     others = [Request.chat(q, max_tokens=16) for q in ("What is 2 + 2?", "Name a color.",
                                                        "Say hello.")]

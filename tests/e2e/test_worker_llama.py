@@ -46,7 +46,7 @@ def test_sigsegv_mid_stream_is_one_error_and_the_next_answer_is_right(smollm2_pa
         import openpick.cli.main  # noqa: F401  (cli.ask registers itself on the app)
         from openpick.cli.ask import DEFAULT_SYSTEM
 
-        answer = engine.complete(Request.chat("What is the capital of France?",
+        answer = engine.complete(Request.chat("What is the capital of France? Answer in one sentence.",
                                               system=DEFAULT_SYSTEM, max_tokens=16)).text
         assert "Paris" in answer and engine.restarts == 1
     finally:
