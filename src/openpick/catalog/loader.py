@@ -21,9 +21,11 @@ def bundled_dir() -> Path:
 def format_validation_error(err: ValidationError) -> str:
     """First error as 'field.path: message' — one line, naming the field."""
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(record)"
+    loc = ".".join(str(p) if str(p).isprintable() else repr(str(p))
+                   for p in first["loc"]) or "(record)"
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"field {loc}: {first['msg']}{more}"
+    msg = " ".join(str(first["msg"]).split())   # one line, whatever the message quotes
+    return f"field {loc}: {msg}{more}"
 
 
 def read_text(path: Path) -> str:
